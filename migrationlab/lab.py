@@ -49,16 +49,15 @@ class Lab:
         return _shown(self.project.shell(command, self.db.url))
 
     # -- looking at the database -------------------------------------------------
-    def sql(self, statement: str, **params: object) -> list[tuple]:
-        """Run SQL; print the rows of a query (or the count of rows changed)."""
+    def sql(self, statement: str, **params: object) -> None:
+        """Run SQL and print the rows of a query (or the count of rows changed).
+        Use `query` to get the rows as values."""
         with self.engine.begin() as conn:
             result = conn.execute(sa.text(statement), params)
             if not result.returns_rows:
                 print(f"{result.rowcount} row{'' if result.rowcount == 1 else 's'} affected")
-                return []
-            rows = [tuple(row) for row in result]
-            print(format_rows(list(result.keys()), rows))
-            return rows
+                return
+            print(format_rows(list(result.keys()), [tuple(row) for row in result]))
 
     def query(self, statement: str, **params: object) -> list[tuple]:
         """Run a query and return its rows without printing."""

@@ -1,0 +1,53 @@
+# Alembic Migration Lab: every entry point. Each target creates .venv first if
+# it is missing (or older than pyproject.toml); only Python 3.11+ is needed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JUPYTER_ARGS ?=
+
+.PHONY: install lab test test-docker bench notebooks nav reap lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## lab: JupyterLab on notebooks/ with a disposable PostgreSQL; both stop together
+lab: $(STAMP)
+	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(JUPYTER_ARGS)
+
+## test: the whole suite (app, migrations, sandbox, every notebook under nbval)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## test-docker: the sandbox tests and two notebooks with the Docker backend forced
+test-docker: $(STAMP)
+	bash scripts/test-docker.sh
+
+## bench: medians of the sandbox, alembic and notebook timings
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+## notebooks: re-execute every notebook (or NB="02_Where_Am_I.ipynb ...") and store outputs
+notebooks: $(STAMP)
+	$(BIN)/python scripts/notebooks.py run $(NB)
+
+## nav: regenerate the navigation cells and the index notebook
+nav: $(STAMP)
+	$(BIN)/python scripts/notebooks.py nav
+
+## reap: remove servers, scratch copies and containers left by dead owners
+reap: $(STAMP)
+	$(BIN)/python -m migrationlab reap
+
+lint: $(STAMP)
+	$(BIN)/ruff check app alembic migrationlab scripts tests conftest.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,40 @@
+"""One disposable PostgreSQL for the whole test session, handed to every test and kernel.
+
+The session owns the server; tests and notebook kernels (which inherit the
+environment, since fixtures never reach nbval cells) get LAB_SERVER_URL and
+create their own fresh database on it.
+"""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # platformdirs (used by Jupyter) warns on stderr without a private runtime
+    # dir, and nbval compares stderr.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
+    if os.environ.get("LAB_SERVER_URL"):
+        return  # handed down: by `make lab`, a CI service, or the xdist controller
+    from migrationlab.servers import start_server
+
+    server = start_server()
+    config.stash[SERVER] = server
+    os.environ["LAB_SERVER_URL"] = server.url.render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(SERVER, None)
+    if server is not None:
+        server.stop()
+        del os.environ["LAB_SERVER_URL"]
+    runtime_dir = config.stash.get(RUNTIME_DIR, None)
+    if runtime_dir is not None:
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+SERVER = pytest.StashKey()
+RUNTIME_DIR = pytest.StashKey()
