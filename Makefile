@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JUPYTER_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_ARGS := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: install lab test test-docker bench notebooks nav reap lint clean
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 
 ## lab: JupyterLab on notebooks/ with a disposable PostgreSQL; both stop together
 lab: $(STAMP)
-	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(JUPYTER_ARGS)
+	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 ## test: the whole suite (app, migrations, sandbox, every notebook under nbval)
 test: $(STAMP)

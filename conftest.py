@@ -17,6 +17,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # dir, and nbval compares stderr.
     if not os.environ.get("XDG_RUNTIME_DIR"):
         config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
+    # Kernels inherit this: autogenerate walks sets of table names, so the order of
+    # its "Detected ..." lines (and of the ops it writes) follows str hashing.
+    os.environ.setdefault("PYTHONHASHSEED", "0")
     if os.environ.get("LAB_SERVER_URL"):
         return  # handed down: by `make lab`, a CI service, or the xdist controller
     from migrationlab.servers import start_server
@@ -24,6 +27,15 @@ def pytest_configure(config: pytest.Config) -> None:
     server = start_server()
     config.stash[SERVER] = server
     os.environ["LAB_SERVER_URL"] = server.url.render_as_string(hide_password=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `after_notebooks` run last, after nbval has run every notebook; the
+    repository's state is taken now, before anything has run."""
+    from tests.test_notebooks import STATE, repository_state
+
+    config.stash[STATE] = repository_state()
+    items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

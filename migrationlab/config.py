@@ -17,6 +17,8 @@ class LabSettings(BaseSettings):
     LAB_SERVER_URL  a server to create sandbox databases on: a shared team server
                     (backend "server"), or one an owner started and handed down
     LAB_DOCKER_IMAGE  the image the docker backend runs
+    LAB_EMBEDDED_PORT also serve the embedded server on 127.0.0.1:PORT (it always has
+                    a private Unix socket), for psql or a GUI client
     """
 
     model_config = SettingsConfigDict(env_prefix="LAB_", extra="ignore")
@@ -24,3 +26,4 @@ class LabSettings(BaseSettings):
     backend: Backend = "auto"
     server_url: str | None = None
     docker_image: str = "postgres:17-alpine"
+    embedded_port: int | None = None

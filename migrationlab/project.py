@@ -202,8 +202,15 @@ def _shorten_traceback(output: str) -> str:
     if not marker:
         return output
     lines = rest.splitlines(keepends=True)
-    last_frame = max((i for i, line in enumerate(lines) if line.startswith(" ")), default=-1)
-    return head + marker + "  ...\n" + "".join(lines[last_frame + 1 :])
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    if not frames:
+        return output  # already short (an in-process run writes "  ..." itself)
+    # Skip the last frame's code and ^^^ lines, but not the error: its own indented
+    # lines (PostgreSQL's "LINE 1: ..." and caret) must stay.
+    end = frames[-1] + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    return head + marker + "  ...\n" + "".join(lines[end:])
 
 
 @contextlib.contextmanager

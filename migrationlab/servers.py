@@ -69,13 +69,19 @@ class EmbeddedServer(Server):
         "max_connections": "200",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, *, password: str | None = None, port: int | None = None) -> None:
+        """``password``: require it (scram) instead of trusting local connections.
+        ``port``: also listen on 127.0.0.1:PORT, for tools outside Python (psql, a GUI)."""
+        self.password = password
+        self.port = port if port is not None else LabSettings().embedded_port
         self.directory: Path | None = None
         self._process: subprocess.Popen | None = None
         self._watchdog: subprocess.Popen | None = None
 
     def start(self) -> EmbeddedServer:
         bin_dir = embedded_bin_dir()
+        if self.port is not None:
+            _check_port_free(self.port)
         reap_dirs()
         self.directory = new_owned_dir("srv")
         self._watchdog = watch(directory=self.directory)
@@ -85,12 +91,26 @@ class EmbeddedServer(Server):
         if user is not None:
             for path in (self.directory, sock):
                 shutil.chown(path, user)
-        _run(
-            [bin_dir / "initdb", "-D", data, "-N", "-A", "trust", "-U", "postgres", "-E", "utf8",
-             "--no-instructions"],
-            user,
-        )
-        options = [arg for k, v in self.SETTINGS.items() for arg in ("-c", f"{k}={v}")]
+        auth = ["-A", "trust"]
+        if self.password is not None:
+            pwfile = self.directory / "pwfile"
+            pwfile.write_text(self.password + "\n")
+            if user is not None:
+                shutil.chown(pwfile, user)
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            _run(
+                [bin_dir / "initdb", "-D", data, "-N", *auth, "-U", "postgres", "-E", "utf8",
+                 "--no-instructions"],
+                user,
+            )
+        finally:
+            if self.password is not None:
+                pwfile.unlink()
+        settings = dict(self.SETTINGS)
+        if self.port is not None:
+            settings.update(listen_addresses="127.0.0.1", port=str(self.port))
+        options = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
         with open(log, "wb") as log_file:
             self._process = subprocess.Popen(
                 [bin_dir / "postgres", "-D", data, "-k", sock, *options],
@@ -101,8 +121,9 @@ class EmbeddedServer(Server):
                 start_new_session=True,  # a kernel's process group is SIGKILLed by nbval
             )
         self.url = URL.create(
-            "postgresql+psycopg2", username="postgres", database="postgres",
-            query={"host": str(sock)},
+            "postgresql+psycopg2", username="postgres", password=self.password,
+            port=self.port,  # the socket file is named after the port
+            database="postgres", query={"host": str(sock)},
         )
         self._wait_ready(sock, log)
         return self
@@ -318,6 +339,19 @@ def _run(args: list, user: str | None) -> None:
         raise LabError(
             f"{Path(str(args[0])).name} failed: {message[-1] if message else result.returncode}"
         )
+
+
+def _check_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise LabError(
+                f"port {port} on 127.0.0.1 is in use; stop what uses it, or set "
+                "LAB_EMBEDDED_PORT to a free port (or unset it: the socket needs no port)"
+            ) from None
 
 
 def _last_error(log: Path) -> str:

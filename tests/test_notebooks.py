@@ -1,0 +1,110 @@
+"""The notebook series as a product: generated navigation, the guide fully covered,
+and the repository untouched after every notebook has run (nbval runs them)."""
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import REPO
+
+GUIDE = REPO.parent / "shared" / "seeds" / "000_902ca205506c2a4c.txt"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def normalise(command: str) -> str:
+    """An alembic command without its message and revision id, which vary by lesson."""
+    tokens = shlex.split(command.split("#", 1)[0])
+    kept, skip = [], False
+    for token in tokens:
+        if skip:
+            skip = False
+        elif token in ("-m", "--message", "--rev-id"):
+            skip = True
+        else:
+            kept.append(token)
+    return " ".join(kept)
+
+
+def guide_commands() -> set[str]:
+    text = GUIDE.read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return {
+        normalise(line) for block in blocks for line in block.splitlines()
+        if line.strip().startswith("alembic ")
+    }
+
+
+def executed_commands() -> set[str]:
+    """Every `$ alembic ...` line in the stored outputs (nbval proves they are real)."""
+    found = set()
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                text = output.get("text", "")
+                found |= {normalise(m) for m in re.findall(r"^\$ (alembic [^\n]*)$", text, re.M)}
+    return found
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason=f"the team's guide is not beside the repo ({GUIDE})")
+def test_every_alembic_command_of_the_guide_runs_in_a_notebook():
+    wanted = guide_commands()
+    assert {"alembic upgrade head --sql", "alembic show 001", "alembic downgrade base"} <= wanted
+    missing = wanted - executed_commands()
+    assert not missing, f"never executed in a notebook: {sorted(missing)}"
+
+
+def test_navigation_and_index_are_generated():
+    result = subprocess.run(
+        [sys.executable, "scripts/notebooks.py", "nav", "--check"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_shape(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    if path.name == "00_Index.ipynb":
+        assert "## The series" in markdown
+        return
+    for heading in ("## What you will learn", "## Summary", "## Exercises"):
+        assert heading in markdown, f"{path.name} lacks {heading}"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs or not c.source.strip() or _silent(c) for c in code[1:]), (
+        f"{path.name}: a code cell has no stored output; run `make notebooks NB={path.name}`"
+    )
+    too_long = [c.source.splitlines()[0] for c in code if len(c.source.splitlines()) > 12]
+    assert not too_long, f"{path.name}: code cells over 12 lines (move plumbing to a helper): {too_long}"
+
+
+def _silent(cell) -> bool:
+    """Cells that only import or assign print nothing."""
+    return all(
+        re.match(r"^(from |import |\w+ = |#|$)", line) for line in cell.source.splitlines()
+    )
+
+
+@pytest.mark.after_notebooks
+def test_repository_is_unchanged_after_the_notebooks_ran(repository_state_at_start):
+    assert repository_state() == repository_state_at_start
+
+
+def repository_state() -> str:
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True, text=True
+    )
+    diff = subprocess.run(["git", "diff"], cwd=REPO, capture_output=True, text=True)
+    return result.stdout + diff.stdout
+
+
+@pytest.fixture(scope="session")
+def repository_state_at_start(request) -> str:
+    return request.config.stash[STATE]
+
+
+STATE = pytest.StashKey()
