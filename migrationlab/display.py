@@ -12,7 +12,7 @@ def format_rows(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str
     """An aligned text table, like psql prints, with a row count."""
     rows = [["NULL" if v is None else str(v) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     out = [line(headers), "-+-".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     out.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")

@@ -6,12 +6,10 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 
 import psutil
 import pytest
-
 
 from migrationlab.owner import OWNER_FILE, Owner, runtime_root
 from tests.conftest import REPO

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from alembic import command
 from migrationlab.servers import EmbeddedServer
 from tests.conftest import REPO
 
@@ -22,7 +22,10 @@ def schema_of(engine: sa.Engine) -> dict:
         table: (
             [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
             sorted((i["name"], tuple(i["column_names"]), i["unique"]) for i in inspector.get_indexes(table)),
-            sorted((f["name"], f["referred_table"], f["options"].get("ondelete")) for f in inspector.get_foreign_keys(table)),
+            sorted(
+                (f["name"], f["referred_table"], f["options"].get("ondelete"))
+                for f in inspector.get_foreign_keys(table)
+            ),
             inspector.get_pk_constraint(table)["name"],
         )
         for table in inspector.get_table_names()

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from migrationlab.errors import LabError
 from migrationlab.owner import reap_dirs, runtime_root
-from migrationlab.sandbox import Sandbox, reap_databases, _admin_engine
+from migrationlab.sandbox import Sandbox, _admin_engine, reap_databases
 from migrationlab.servers import EmbeddedServer, ExternalServer, docker_answers, start_server
 from tests.conftest import REPO
 
@@ -117,7 +117,8 @@ OWN_SERVER = """
     from migrationlab.sandbox import sandbox, _own_server
     import migrationlab.sandbox as s
     db = sandbox()
-    print(json.dumps({"dir": str(s._own_server.directory), "watchdog": s._own_server._watchdog.pid}), flush=True)
+    own = s._own_server
+    print(json.dumps({"dir": str(own.directory), "watchdog": own._watchdog.pid}), flush=True)
     {rest}
 """
 
