@@ -1,0 +1,51 @@
+"""Checks for 03_Moving_Through_History."""
+
+from migrationlab.display import table_names
+from migrationlab.exercises import verdict
+
+
+def _state(lab) -> tuple[set[str], list[str] | None]:
+    """The tables in the learner's database, and the alembic_version rows (None: no such table)."""
+    tables = set(table_names(lab.engine))
+    if "alembic_version" not in tables:
+        return tables, None
+    return tables, [r[0] for r in lab.query("select version_num from alembic_version")]
+
+
+def _where(versions: list[str] | None) -> str:
+    if versions is None:
+        return "has never been migrated"
+    return "is at " + (", ".join(versions) or "no revision")
+
+
+def exercise_1(lab) -> bool:
+    """At 002: the version says so, and the schema agrees (posts, and no users.is_active)."""
+    tables, versions = _state(lab)
+    columns = {c[0] for c in lab.query(
+        "select column_name from information_schema.columns where table_name = 'users'"
+    )}
+    ok = (
+        versions == ["002"]
+        and tables == {"alembic_version", "users", "posts"}
+        and "is_active" not in columns
+    )
+    step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
+    return verdict(
+        ok,
+        right="the database is at 002: users and posts, and users has no is_active yet",
+        not_yet=f"the database {_where(versions)}; try {step}",
+    )
+
+
+def exercise_2(lab) -> bool:
+    """At base: alembic_version exists with no row, and no other table is left."""
+    tables, versions = _state(lab)
+    others = sorted(tables - {"alembic_version"})
+    ok = versions == [] and not others
+    return verdict(
+        ok,
+        right="no application tables, and alembic_version holds no revision: the database is at base",
+        not_yet=f"the database {_where(versions)}"
+        + (f" with tables {', '.join(others)}" if others else "")
+        + '; run lab.alembic("downgrade base")',
+    )

@@ -1,0 +1,32 @@
+"""Checks for 01_Start_Here."""
+
+from migrationlab.display import table_names
+from migrationlab.exercises import verdict
+
+
+def exercise_1(lab) -> bool:
+    """A table named notes exists in the learner's own database."""
+    tables = table_names(lab.engine)
+    return verdict(
+        "notes" in tables,
+        right="your database has a notes table (and no other notebook's database does)",
+        not_yet="no notes table in your database yet (it has: "
+        + (", ".join(tables) or "no tables")
+        + '); try lab.sql("create table notes (id serial primary key, body text)")',
+    )
+
+
+def exercise_2(lab) -> bool:
+    """At least one row in users: the learner added themselves."""
+    if "users" not in table_names(lab.engine):
+        return verdict(
+            False, right="", not_yet='there is no users table; run lab.alembic("upgrade head") first'
+        )
+    rows = lab.query("select email, name from users order by id")
+    return verdict(
+        bool(rows),
+        right=f"users holds {len(rows)} row{'' if len(rows) == 1 else 's'}, the first: "
+        f"{rows[0][1]} <{rows[0][0]}>" if rows else "",
+        not_yet="users is empty; insert a row with lab.sql(\"insert into users (email, name) "
+        "values ('you@example.com', 'You')\")",
+    )

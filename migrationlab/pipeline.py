@@ -1,0 +1,223 @@
+"""The checks a CI pipeline runs on a project's migrations, run here as a pipeline would.
+
+In a notebook::
+
+    from migrationlab.pipeline import run_checks
+    run_checks(lab)        # one line per check, PASS / FAIL / SKIP, then the verdict
+
+The checks, in the order a pipeline runs them:
+
+1. one head                 ``alembic heads`` prints exactly one revision
+2. upgrade from empty       ``alembic upgrade head`` on a brand-new database
+3. round trip               ``alembic downgrade base`` leaves nothing behind but
+                            ``alembic_version``, and ``alembic upgrade head`` works again
+4. models match migrations  ``alembic check``: "No new upgrade operations detected."
+
+Every run takes a brand-new database on the lab's server, as a CI job gets a
+fresh PostgreSQL service, and drops it after: the learner's own database is
+never touched. The project (the repository, or the lab's scratch copy) is the
+lab's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from migrationlab.display import table_names
+from migrationlab.project import Result
+from migrationlab.sandbox import Sandbox
+
+NO_CHANGES = "No new upgrade operations detected."
+
+
+@dataclass
+class Check:
+    name: str
+    command: str
+    status: str  # PASS, FAIL or SKIP
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.status}  {self.name} ({self.command}): {self.detail}"
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run found; true when every check passed."""
+
+    checks: list[Check] = field(default_factory=list)
+    # The columns of each table at head after the round trip (empty if it never got there).
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status == "PASS" for c in self.checks)
+
+    def status(self, name: str) -> str:
+        return next(c.status for c in self.checks if c.name == name)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        passed = sum(c.status == "PASS" for c in self.checks)
+        verdict = "PASSED" if self.ok else "FAILED"
+        lines = [str(c) for c in self.checks]
+        return "\n".join([*lines, f"pipeline {verdict}: {passed} of {len(self.checks)} checks passed"])
+
+    def _ipython_display_(self) -> None:
+        pass  # the run printed itself
+
+
+def run_checks(lab, *, quiet: bool = False) -> PipelineResult:
+    """Run the four checks on the lab's project and a brand-new database; print one
+    line per check (unless quiet) and return the result."""
+    db = Sandbox.create(lab.db.server_url)
+    try:
+        result = _run(lab.project, db)
+    finally:
+        db.close()
+    if not quiet:
+        print(result)
+    return result
+
+
+def _run(project, db: Sandbox) -> PipelineResult:
+    def alembic(args: str) -> Result:
+        return project.alembic(args, db.url)
+
+    result = PipelineResult()
+    add = lambda *a: result.checks.append(Check(*a))  # noqa: E731
+
+    # 1. one head
+    heads = alembic("heads")
+    found = [line.split()[0] for line in heads.output.splitlines() if line.endswith("(head)")]
+    if not heads.ok:
+        add("one head", "alembic heads", "FAIL", reason(heads.output))
+    elif len(found) == 1:
+        add("one head", "alembic heads", "PASS", found[0])
+    else:
+        add("one head", "alembic heads", "FAIL", f"{len(found)} heads ({', '.join(found)})")
+
+    # 2. upgrade from empty
+    up = alembic("upgrade head")
+    at = _version(db) if up.ok else None
+    if up.ok:
+        add("upgrade from empty", "alembic upgrade head", "PASS", f"base -> {at}")
+    else:
+        add("upgrade from empty", "alembic upgrade head", "FAIL", reason(up.output))
+
+    # 3. round trip
+    command = "alembic downgrade base, alembic upgrade head"
+    if not up.ok:
+        add("round trip", command, "SKIP", "needs upgrade from empty to pass")
+    else:
+        down = alembic("downgrade base")
+        left = _left_behind(db)
+        if not down.ok:
+            add("round trip", command, "FAIL", reason(down.output))
+        elif left:
+            add("round trip", command, "FAIL", "downgrade base left behind " + ", ".join(left))
+        else:
+            again = alembic("upgrade head")
+            if again.ok:
+                result.columns = _columns(db)
+                add("round trip", command, "PASS", f"{at} -> base -> {_version(db)}, nothing left behind")
+            else:
+                add("round trip", command, "FAIL", "upgrade after downgrade: " + reason(again.output))
+
+    # 4. models match migrations
+    if result.checks[-1].status != "PASS":
+        add("models match migrations", "alembic check", "SKIP", "needs the database at head")
+    else:
+        check = alembic("check")
+        if check.ok and NO_CHANGES in check.output:
+            add("models match migrations", "alembic check", "PASS", NO_CHANGES)
+        else:
+            add("models match migrations", "alembic check", "FAIL", _changes(check.output))
+    return result
+
+
+def reason(output: str) -> str:
+    """The one line of a failed command's output that says why."""
+    lines = output.splitlines()
+    for line in lines:
+        if line.startswith("FAILED: "):
+            return line[len("FAILED: "):].split("; ")[0]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    if errors:
+        return re.sub(r"^[\w.]+: ", "", errors[-1], count=1)
+    return lines[-1] if lines else "failed without output"
+
+
+def _changes(output: str) -> str:
+    """What `alembic check` found: its 'Detected ...' lines, shortened."""
+    found = [
+        line.split("Detected ", 1)[1]
+        for line in output.splitlines()
+        if "] Detected " in line and "Detected sequence named" not in line
+    ]
+    if found:
+        return "New upgrade operations detected: " + "; ".join(found)
+    return reason(output)
+
+
+def _version(db: Sandbox) -> str:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("select version_num from alembic_version").all()
+    return ", ".join(r[0] for r in rows) or "base"
+
+
+def _columns(db: Sandbox) -> dict[str, list[str]]:
+    inspector = sa.inspect(db.engine)
+    return {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+
+
+def _left_behind(db: Sandbox) -> list[str]:
+    """Tables (other than alembic_version) and enum types still in the database."""
+    tables = [f"table {t}" for t in table_names(db.engine) if t != "alembic_version"]
+    with db.engine.connect() as conn:
+        types = conn.execute(
+            sa.text(
+                "select t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace "
+                "where n.nspname = 'public' and t.typtype = 'e' order by 1"
+            )
+        ).scalars()
+        return tables + [f"type {t}" for t in types]
+
+
+def revision_file(
+    rev: str, down: str | None, message: str, *, upgrade: str, downgrade: str
+) -> str:
+    """The text of a hand-written revision file, in the project's template's shape;
+    UPGRADE and DOWNGRADE are the bodies of the two functions (one statement per line)."""
+    indent = lambda body: "\n".join("    " + line for line in body.splitlines())  # noqa: E731
+    return f'''"""{message}
+
+Revision ID: {rev}
+Revises: {down or ""}
+Create Date: 2026-03-02 09:00:00.000000
+
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = {rev!r}
+down_revision: str | None = {down!r}
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+{indent(upgrade)}
+
+
+def downgrade() -> None:
+{indent(downgrade)}
+'''
