@@ -23,6 +23,13 @@ def table_names(engine: Engine) -> list[str]:
     return sorted(sa.inspect(engine).get_table_names())
 
 
+def _type_name(type_: sa.types.TypeEngine) -> str:
+    # SQLAlchemy names timestamptz plain TIMESTAMP; say what PostgreSQL has.
+    if getattr(type_, "timezone", False):
+        return f"{type_} WITH TIME ZONE"
+    return str(type_)
+
+
 def describe_table(engine: Engine, table: str) -> str:
     """Columns, primary key, indexes, unique constraints and foreign keys of a table."""
     inspector = sa.inspect(engine)
@@ -32,7 +39,7 @@ def describe_table(engine: Engine, table: str) -> str:
     rows = [
         (
             col["name"],
-            str(col["type"]),
+            _type_name(col["type"]),
             "YES" if col["nullable"] else "NO",
             col.get("default") or "",
         )

@@ -55,7 +55,10 @@ class Lab:
         with self.engine.begin() as conn:
             result = conn.execute(sa.text(statement), params)
             if not result.returns_rows:
-                print(f"{result.rowcount} row{'' if result.rowcount == 1 else 's'} affected")
+                count = result.rowcount
+                # DDL has no row count: show its tag (CREATE TABLE), as psql does.
+                print(f"{count} row{'' if count == 1 else 's'} affected" if count >= 0
+                      else result.context.cursor.statusmessage)
                 return
             print(format_rows(list(result.keys()), [tuple(row) for row in result]))
 
