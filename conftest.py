@@ -17,9 +17,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # dir, and nbval compares stderr.
     if not os.environ.get("XDG_RUNTIME_DIR"):
         config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
-    # Kernels inherit this: autogenerate walks sets of table names, so the order of
-    # its "Detected ..." lines (and of the ops it writes) follows str hashing.
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     if os.environ.get("LAB_SERVER_URL"):
         return  # handed down: by `make lab`, a CI service, or the xdist controller
     from migrationlab.servers import start_server

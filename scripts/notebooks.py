@@ -134,9 +134,6 @@ def run(names: list[str]) -> int:
     paths = [NOTEBOOKS / n for n in names] if names else series()
     server = start_server()
     os.environ["LAB_SERVER_URL"] = server.url.render_as_string(hide_password=False)
-    # The same str hashing in every kernel as under nbval (conftest.py): autogenerate's
-    # output order follows it.
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     try:
         for path in paths:
             nb = nbformat.read(path, as_version=4)
