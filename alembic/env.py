@@ -7,9 +7,9 @@ Code that already holds a connection (tests, notebooks) hands it in as
 from contextlib import nullcontext
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import create_engine, pool
 
-from alembic import context
 from app.core.config import get_settings
 from app.models import metadata
 
