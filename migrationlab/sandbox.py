@@ -31,6 +31,7 @@ class Sandbox:
         self.name = name
         self.url = server_url.set(database=name)
         self.engine: Engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        self.closed = False
 
     @classmethod
     def create(cls, server_url: URL | str, name: str | None = None) -> Sandbox:
@@ -47,7 +48,11 @@ class Sandbox:
         return cls(server_url, name)
 
     def close(self) -> None:
-        """Drop the database (closing any connection still open on it)."""
+        """Drop the database (closing any connection still open on it). Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        atexit.unregister(self.close)
         self.engine.dispose()
         with _admin_engine(self.server_url).connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
