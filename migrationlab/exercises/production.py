@@ -1,0 +1,109 @@
+"""Checks for 09_Production: each reads the learner's own files and databases."""
+
+from __future__ import annotations
+
+import re
+
+from migrationlab import production
+from migrationlab.exercises import verdict
+
+BACKUP = "backups/mine.sql"
+
+
+def _users(lab) -> list[str]:
+    return [row[0] for row in lab.query("select email from users order by email")]
+
+
+def _version(lab) -> str | None:
+    if not lab.query("select 1 from pg_tables where tablename = 'alembic_version'"):
+        return None
+    rows = lab.query("select version_num from alembic_version")
+    return rows[0][0] if rows else None
+
+
+def _copy_rows(dump: str, table: str) -> list[str]:
+    """The data lines of a table's COPY block in a plain pg_dump file."""
+    match = re.search(rf"^COPY public\.{table} \(.*?\) FROM stdin;\n(.*?)^\\\.$", dump, re.S | re.M)
+    return match.group(1).splitlines() if match else []
+
+
+def exercise_1(lab) -> bool:
+    """backups/mine.sql is a pg_dump of lab's database as it is now."""
+    path = lab.project.path(BACKUP)
+    if not path.exists():
+        return verdict(False, right="", not_yet=f"there is no {BACKUP} yet; run pg_dump with -f {BACKUP}")
+    dump = path.read_text()
+    if "PostgreSQL database dump" not in dump:
+        return verdict(False, right="", not_yet=f"{BACKUP} is not a plain pg_dump file")
+    users, version = _copy_rows(dump, "users"), _copy_rows(dump, "alembic_version")
+    ok = len(users) == len(_users(lab)) and version == [_version(lab)]
+    return verdict(
+        ok,
+        right=f"{BACKUP} holds the {len(users)} users and the revision ({version[0] if version else ''}) "
+        "of the database",
+        not_yet=f"{BACKUP} has {len(users)} users at {version[0] if version else 'no revision'}; "
+        f"the database has "
+        f"{len(_users(lab))} users at {_version(lab)}: back up again",
+    )
+
+
+def exercise_2(lab, restored) -> bool:
+    """restored holds production's users and revision."""
+    if _version(restored) is None and not restored.query(
+        "select 1 from pg_tables where tablename = 'users'"
+    ):
+        return verdict(
+            False,
+            right="",
+            not_yet="`restored` is still empty; restore backups/mine.sql into it with psql -f",
+        )
+    theirs = _users(restored) if restored.query("select 1 from pg_tables where tablename = 'users'") else []
+    ok = theirs == _users(lab) and _version(restored) == _version(lab)
+    return verdict(
+        ok,
+        right=f"`restored` has production's {len(theirs)} users and is at {_version(restored)}",
+        not_yet=f"`restored` has {len(theirs)} users at {_version(restored)}; production has "
+        f"{len(_users(lab))} at {_version(lab)}",
+    )
+
+
+def create_all_database(lab):
+    """A fresh database made the way an app in development makes it: create_all, then a user."""
+    db = production.another_database(lab)
+    production.import_models(lab).create_all(db.engine)
+    columns = {row[0] for row in db.query(
+        "select column_name from information_schema.columns where table_name = 'users'"
+    )}
+    values = {"email": "'old@example.com'", "name": "'Old'"}
+    if "nickname" in columns:
+        values["nickname"] = "'old'"
+    db.query(f"insert into users ({', '.join(values)}) values ({', '.join(values.values())}) returning id")
+    return db
+
+
+def exercise_3(lab, old_app) -> bool:
+    """old_app is at head, its schema matches the models, and its user is still there."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(Config(str(lab.project.root / "alembic.ini"))).get_heads()
+    version = _version(old_app)
+    kept = old_app.query("select 1 from pg_tables where tablename = 'users'") and old_app.query(
+        "select 1 from users where email = 'old@example.com'"
+    )
+    if version not in heads:
+        return verdict(
+            False, right="",
+            not_yet=f"old_app is at {version or 'no revision'}; Alembic has no record of its tables",
+        )
+    metadata = production.import_models(lab)
+    with old_app.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    return verdict(
+        bool(kept) and not diffs,
+        right=f"old_app is at {version}, its schema matches the models, and its user is still there",
+        not_yet="old_app's user is gone" if not kept else
+        f"old_app is at {version} but differs from the models ({len(diffs)} differences)",
+    )
