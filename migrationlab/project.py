@@ -160,6 +160,8 @@ class Project:
             **os.environ,
             "DATABASE_URL": database_url.render_as_string(hide_password=False),
             "PYTHONDONTWRITEBYTECODE": "1",
+            # As in an activated virtualenv: `alembic`, `python`, `uvicorn` are the kit's.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         }
         proc = subprocess.run(
             command, shell=True, cwd=self.root, env=env,
