@@ -28,6 +28,7 @@ from pathlib import Path
 
 from migrationlab.errors import LabError
 from migrationlab.lab import Lab
+from migrationlab.project import environ  # noqa: F401  (notebooks call appdemo.environ)
 
 # Fields that differ on every run (the server's clock): left out of printed bodies.
 UNSTABLE = ("created_at",)
@@ -40,25 +41,6 @@ def use_project(lab: Lab) -> None:
         sys.path.remove(root)
     sys.path.insert(0, root)
     print("`import app` now reads the project's app/, as Python started at the project root does")
-
-
-@contextlib.contextmanager
-def environ(**values: str | None) -> Iterator[None]:
-    """Set (or, with None, unset) environment variables for the block, then put them back."""
-    saved = {key: os.environ.get(key) for key in values}
-    try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextlib.contextmanager

@@ -127,7 +127,7 @@ class Project:
         with (
             contextlib.redirect_stdout(buffer),
             contextlib.redirect_stderr(buffer),
-            _environ(DATABASE_URL=url_text),
+            environ(DATABASE_URL=url_text),
             contextlib.chdir(self.root),
         ):
             try:
@@ -216,14 +216,19 @@ def _shorten_traceback(output: str) -> str:
 
 
 @contextlib.contextmanager
-def _environ(**values: str):
+def environ(**values: str | None):
+    """Set (or, with None, unset) environment variables for the block, then put them back."""
     saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
     try:
+        _set_environ(values)
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environ(saved)
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

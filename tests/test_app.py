@@ -4,9 +4,9 @@ import logging
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
 
-from alembic import command
 from app.main import app
 
 

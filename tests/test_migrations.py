@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from alembic import command
 from migrationlab.servers import EmbeddedServer
 from tests.conftest import REPO
 

@@ -128,9 +128,9 @@ def _parent_of(lab, pattern: str) -> str:
 def _after_downgrade(lab, look, before: str = "-1"):
     """Run `alembic downgrade BEFORE` in a transaction, return look(connection) as it left
     the database (or the error, as text), and roll everything back."""
+    from alembic import command
     from alembic.config import Config
 
-    from alembic import command
     from migrationlab.project import _forget_app_modules
 
     root = lab.project.root
