@@ -26,14 +26,13 @@ import os
 import secrets
 import time
 
+import docker
 from sqlalchemy.engine import URL
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.docker_client import get_docker_host
 from testcontainers.core.utils import inside_container
 
-# The Docker SDK (ruff files it here, taking the repository's docker/ for a package)
-import docker
 from migrationlab.errors import LabError
 from migrationlab.owner import Owner
 

@@ -15,11 +15,11 @@ import sys
 import textwrap
 import time
 
+import docker
 import psutil
 import pytest
 import sqlalchemy as sa
 
-import docker
 from migrationlab.config import LabSettings
 from migrationlab.errors import LabError
 from migrationlab.owner import Owner
