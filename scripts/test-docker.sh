@@ -1,6 +1,7 @@
 #!/bin/bash
-# `make test-docker`: the sandbox tests, the docker tests and two notebooks with the
-# docker backend forced, on the engine and image scripts/docker-lane.sh provides.
+# `make test-docker`: the sandbox tests, the docker tests and three notebooks (09 runs
+# pg_dump and psql against the container) with the docker backend forced, on the
+# engine and image scripts/docker-lane.sh provides.
 #
 # Where no engine can run, one line says so ("SKIPPED: docker lane: <why>") and the
 # run ends with status 0: it is reported, not passed, and it does not fail the main
@@ -39,7 +40,8 @@ unset LAB_SERVER_URL
 	tests/test_sandbox.py \
 	tests/test_docker.py \
 	notebooks/02_Where_Am_I.ipynb \
-	notebooks/03_Moving_Through_History.ipynb
+	notebooks/03_Moving_Through_History.ipynb \
+	notebooks/09_Production.ipynb
 status=$?
 
 # Nothing of the kit's may remain (a killed owner's watchdog needs a moment).
