@@ -42,7 +42,10 @@ class Sandbox:
         name = name or f"lab_{secrets.token_hex(4)}"
         comment = COMMENT_PREFIX + Owner.me().dump()
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            # FILE_COPY copies the tiny template as files: about 7 ms here, where the
+            # default (WAL_LOG, block by block through the WAL) takes about 80 ms.
+            strategy = " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0{strategy}')
             # psycopg2 binds client-side, so a utility statement takes a parameter.
             conn.execute(sa.text(f'COMMENT ON DATABASE "{name}" IS :comment'), {"comment": comment})
         return cls(server_url, name)
