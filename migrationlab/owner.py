@@ -65,8 +65,17 @@ class Owner:
 
 def runtime_root() -> Path:
     """Where servers and scratch copies live: short (socket paths are limited to
-    107 bytes), private to this user, and shared by every process of the user."""
-    root = Path(tempfile.gettempdir()) / f"migrationlab-{os.getuid()}"
+    107 bytes), private to this user, and shared by every process of the user.
+
+    In RAM (/dev/shm) where there is one, or LAB_RUNTIME_DIR: nothing here is kept, and
+    on a disk mounted with `discard` creating and dropping a database's files took
+    100 ms instead of 7, and a cold start 0.8 s instead of 0.4.
+    """
+    shm = Path("/dev/shm")
+    base = os.environ.get("LAB_RUNTIME_DIR") or (
+        shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else tempfile.gettempdir()
+    )
+    root = Path(base) / f"migrationlab-{os.getuid()}"
     root.mkdir(mode=0o711, exist_ok=True)
     return root
 

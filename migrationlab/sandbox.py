@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import atexit
 import secrets
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from migrationlab.config import LabSettings
 from migrationlab.owner import Owner
-from migrationlab.servers import Server, start_server
+from migrationlab.servers import Server, admin_engine, start_server
 
 COMMENT_PREFIX = "migrationlab sandbox "
 
@@ -37,7 +36,7 @@ class Sandbox:
     def create(cls, server_url: URL | str, name: str | None = None) -> Sandbox:
         """Create a fresh, empty database on the server (first dropping any whose owner died)."""
         server_url = make_url(server_url)
-        admin = _admin_engine(server_url)
+        admin = admin_engine(server_url)
         reap_databases(admin)
         name = name or f"lab_{secrets.token_hex(4)}"
         comment = COMMENT_PREFIX + Owner.me().dump()
@@ -57,7 +56,7 @@ class Sandbox:
         self.closed = True
         atexit.unregister(self.close)
         self.engine.dispose()
-        with _admin_engine(self.server_url).connect() as conn:
+        with admin_engine(self.server_url).connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def __enter__(self) -> Sandbox:
@@ -68,13 +67,6 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.url.render_as_string(hide_password=True)}>"
-
-
-@lru_cache
-def _admin_engine(server_url: URL) -> Engine:
-    # Pooled and in autocommit: CREATE/DROP DATABASE can't run in a transaction,
-    # and reusing the connection keeps a fresh database well under 100 ms.
-    return sa.create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1)
 
 
 def reap_databases(admin: Engine) -> list[str]:

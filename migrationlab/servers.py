@@ -66,6 +66,7 @@ class EmbeddedServer(Server):
         "fsync": "off",
         "synchronous_commit": "off",
         "full_page_writes": "off",
+        "wal_init_zero": "off",  # new WAL segments unwritten: each checkpoint made one (80 ms)
         "max_connections": "200",
     }
 
@@ -144,6 +145,8 @@ class EmbeddedServer(Server):
         raise LabError("the embedded PostgreSQL did not answer within 15 s; run `make reap`")
 
     def stop(self) -> None:
+        if getattr(self, "url", None) is not None:
+            forget_admin_engine(self.url)
         if self._process is not None:
             self._process.send_signal(3)  # SIGQUIT: immediate shutdown, nothing to keep
             try:
@@ -187,7 +190,7 @@ class ExternalServer(Server):
         return self
 
     def stop(self) -> None:
-        pass  # not ours to stop
+        forget_admin_engine(self.url)  # the server itself is not ours to stop
 
 
 class DockerServer(Server):
@@ -214,6 +217,8 @@ class DockerServer(Server):
         return self
 
     def stop(self) -> None:
+        if getattr(self, "url", None) is not None:
+            forget_admin_engine(self.url)
         if self._container is not None:
             self._container.stop()
             self._container = None
@@ -221,6 +226,26 @@ class DockerServer(Server):
             self._watchdog.kill()
             self._watchdog.wait()
             self._watchdog = None
+
+
+_admin_engines: dict[str, sa.Engine] = {}
+
+
+def admin_engine(server_url: URL) -> sa.Engine:
+    """The engine that creates and drops sandbox databases on a server. Pooled and in
+    autocommit: CREATE/DROP DATABASE can't run in a transaction, and reusing the
+    connection keeps a fresh database fast."""
+    key = server_url.render_as_string(hide_password=False)
+    if key not in _admin_engines:
+        _admin_engines[key] = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    return _admin_engines[key]
+
+
+def forget_admin_engine(server_url: URL) -> None:
+    """Close the pooled admin connection to a server that is going away."""
+    engine = _admin_engines.pop(server_url.render_as_string(hide_password=False), None)
+    if engine is not None:
+        engine.dispose()
 
 
 def start_server(backend: str | None = None) -> Server:

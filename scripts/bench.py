@@ -1,12 +1,13 @@
 """Benchmarks: medians over several runs (never timed assertions in tests).
 
-    make bench                 # everything, including the notebook series
-    python scripts/bench.py --skip-notebooks --runs 5
+    make bench                 # everything: embedded and docker backends, the notebook series
+    python scripts/bench.py --skip-notebooks --no-docker --runs 5
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -22,6 +23,37 @@ from migrationlab.sandbox import Sandbox
 from migrationlab.servers import DockerServer, EmbeddedServer, docker_answers
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def docker_lane(wanted: bool):
+    """The Docker engine for the run: one that answers, else the lane's (installed, started
+    and stopped again by scripts/docker-lane.sh, as `make test-docker` does)."""
+    if not wanted:
+        yield "not asked for (--no-docker)"
+        return
+    lane = ["bash", str(REPO / "scripts" / "docker-lane.sh")]
+    was_running = "lane dockerd: running" in subprocess.run(
+        [*lane, "status"], capture_output=True, text=True).stdout
+    shell = (
+        'exports=$(bash scripts/docker-lane.sh up) || { echo "$exports"; exit 3; }; '
+        'eval "$exports"; env -0'
+    )
+    up = subprocess.run(["bash", "-c", shell], cwd=REPO, capture_output=True, text=True)
+    if up.returncode != 0:
+        yield up.stdout.strip().lstrip("# ") or "scripts/docker-lane.sh failed"
+        return
+    saved = dict(os.environ)
+    os.environ.update(line.split("=", 1) for line in up.stdout.split("\0") if "=" in line)
+    os.environ.setdefault("LAB_DOCKER_IMAGE", "postgres:15-local")  # the lane's image
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # no registry for Ryuk's
+    try:
+        yield None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        if not was_running:
+            subprocess.run([*lane, "stop"], capture_output=True)
 
 
 def median_of(runs: int, once: Callable[[], float]) -> tuple[float, list[float]]:
@@ -62,6 +94,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--no-docker", dest="docker", action="store_false",
+                        help="don't start the Docker lane to measure the docker backend")
     args = parser.parse_args()
     runs = args.runs
 
@@ -69,13 +103,13 @@ def main() -> int:
     report("cold start to first query: embedded", median_of(runs, lambda: cold_start(EmbeddedServer)),
            "   target <= 1000 ms")
     report("  same, in a new Python process (imports too)", median_of(runs, cold_start_new_process))
-    if docker_answers():
-        image = os.environ.get("LAB_DOCKER_IMAGE")
-        report(f"cold start to first query: docker ({image or 'default image'})",
-               median_of(max(3, runs // 2), lambda: cold_start(lambda: DockerServer(image))))
-    else:
-        print("cold start to first query: docker              skipped: no Docker engine answers "
-              "(run scripts/docker-lane.sh)")
+    with docker_lane(args.docker) as why_not:
+        if why_not is None and docker_answers():
+            image = os.environ.get("LAB_DOCKER_IMAGE")
+            report(f"cold start to first query: docker ({image})",
+                   median_of(max(3, runs // 2), lambda: cold_start(lambda: DockerServer(image))))
+        else:
+            print(f"cold start to first query: docker: skipped: {why_not or 'no engine answers'}")
 
     with EmbeddedServer() as server:
         def fresh_database() -> float:
@@ -120,7 +154,7 @@ def main() -> int:
         def series() -> float:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks/"], cwd=REPO, check=True,
-                           capture_output=True)
+                           capture_output=True, env={**os.environ, "LAB_BACKEND": "embedded"})
             return time.perf_counter() - t0
 
         report("notebook series under nbval (whole pytest run)", median_of(min(runs, 3), series),

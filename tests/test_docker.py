@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from migrationlab.config import LabSettings
 from migrationlab.errors import LabError
 from migrationlab.owner import Owner
-from migrationlab.sandbox import Sandbox, _admin_engine
-from migrationlab.servers import DockerServer, docker_answers, start_server
+from migrationlab.sandbox import Sandbox
+from migrationlab.servers import DockerServer, admin_engine, docker_answers, start_server
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker
@@ -85,7 +85,7 @@ def test_server_answers_holds_a_sandbox_and_is_removed_after_stop():
             assert sa.inspect(db.engine).get_table_names() == ["t"]
             shown = [repr(server), str(server), repr(server._container), repr(db), str(db.url)]
             assert not any(password in text for text in shown), shown
-        _admin_engine(server.url).dispose()
+        admin_engine(server.url).dispose()
 
         # Client traffic on loopback: the published port, bound to 127.0.0.1 only.
         if os.environ.get("TESTCONTAINERS_HOST_OVERRIDE") == LOOPBACK:

@@ -20,8 +20,14 @@ import sqlalchemy as sa
 
 from migrationlab.errors import LabError
 from migrationlab.owner import reap_dirs, runtime_root
-from migrationlab.sandbox import Sandbox, _admin_engine, reap_databases
-from migrationlab.servers import EmbeddedServer, ExternalServer, docker_answers, start_server
+from migrationlab.sandbox import Sandbox, reap_databases
+from migrationlab.servers import (
+    EmbeddedServer,
+    ExternalServer,
+    admin_engine,
+    docker_answers,
+    start_server,
+)
 from tests.conftest import REPO
 
 
@@ -105,7 +111,7 @@ def test_closing_a_sandbox_drops_its_database_even_with_connections_open(db):
     held = sandbox.engine.connect()  # a notebook that forgot to close
     sandbox.close()
     held.invalidate()
-    with _admin_engine(db.server_url).connect() as conn:
+    with admin_engine(db.server_url).connect() as conn:
         names = conn.exec_driver_sql("select datname from pg_database").scalars().all()
     assert sandbox.name not in names
 
@@ -173,12 +179,12 @@ def test_database_of_a_killed_kernel_is_reaped(db):
     name = proc.stdout.readline().strip()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert wait_until(lambda: name in reap_databases(_admin_engine(db.server_url)) or not _exists(db, name))
+    assert wait_until(lambda: name in reap_databases(admin_engine(db.server_url)) or not _exists(db, name))
     assert not _exists(db, name)
 
 
 def _exists(db, name: str) -> bool:
-    with _admin_engine(db.server_url).connect() as conn:
+    with admin_engine(db.server_url).connect() as conn:
         return conn.exec_driver_sql(
             "select count(*) from pg_database where datname = %(n)s", {"n": name}
         ).scalar() == 1
