@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from migrationlab.config import REPO_ROOT
 from migrationlab.display import table_names
 from migrationlab.project import Result
+from migrationlab.revisions import revision_text
 from migrationlab.sandbox import Sandbox
 
 NO_CHANGES = "No new upgrade operations detected."
@@ -192,32 +194,6 @@ def _left_behind(db: Sandbox) -> list[str]:
 def revision_file(
     rev: str, down: str | None, message: str, *, upgrade: str, downgrade: str
 ) -> str:
-    """The text of a hand-written revision file, in the project's template's shape;
-    UPGRADE and DOWNGRADE are the bodies of the two functions (one statement per line)."""
-    indent = lambda body: "\n".join("    " + line for line in body.splitlines())  # noqa: E731
-    return f'''"""{message}
-
-Revision ID: {rev}
-Revises: {down or ""}
-Create Date: 2026-03-02 09:00:00.000000
-
-"""
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-from alembic import op
-
-# revision identifiers, used by Alembic.
-revision: str = {rev!r}
-down_revision: str | None = {down!r}
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-
-def upgrade() -> None:
-{indent(upgrade)}
-
-
-def downgrade() -> None:
-{indent(downgrade)}
-'''
+    """The text of a hand-written revision file, as `alembic revision` writes it from the
+    project's template; UPGRADE and DOWNGRADE are the bodies of the two functions."""
+    return revision_text(REPO_ROOT, rev, down, message, upgrade=upgrade, downgrade=downgrade)
