@@ -18,8 +18,21 @@ from app.core.db import create_db_and_tables
 logger = logging.getLogger("app")
 
 
+def _log_to_console() -> None:
+    """uvicorn configures only its own loggers; without this the app's INFO lines
+    (the one below, in production) would go nowhere. Whoever already listens to the
+    app's logger (a test, a notebook) keeps it to themselves."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    _log_to_console()
     settings = get_settings()
     if settings.ENVIRONMENT == "development":
         create_db_and_tables()

@@ -100,3 +100,37 @@ def test_settings_reject_an_unknown_environment(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "prod")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_uvicorn_shows_the_production_log_line(db, database_url):
+    """Served for real, the app's own INFO line reaches the console beside uvicorn's."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import REPO
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env={**os.environ, "ENVIRONMENT": "production"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "Production: the app does not create tables. Use 'alembic upgrade head'" in output, output
