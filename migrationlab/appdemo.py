@@ -55,18 +55,8 @@ def env_file(text: str) -> Iterator[Path]:
 def _fresh_app(lab: Lab):
     """app.main imported afresh from LAB's project (in-process alembic commands drop
     the app's modules, so an import from before one would be stale)."""
-    from migrationlab.project import _forget_app_modules
-
-    _forget_app_modules()
-    root = str(lab.project.root)
-    sys.path.insert(0, root)
-    try:
-        import app.core.db
-        import app.main
-
-        return app.main.app, app.core.db
-    finally:
-        sys.path.remove(root)
+    main = lab.project.import_app("app.main")
+    return main.app, sys.modules["app.core.db"]  # the very module app.main uses
 
 
 class _LogLines(logging.Handler):

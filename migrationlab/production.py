@@ -97,14 +97,4 @@ def another_database(lab: Lab) -> Lab:
 def import_models(lab: Lab) -> sa.MetaData:
     """The project's metadata, imported from its files as the app imports it
     (`import app.models`): what `SQLModel.metadata.create_all()` would create."""
-    from migrationlab.project import _forget_app_modules
-
-    root = str(lab.project.root)
-    _forget_app_modules()
-    sys.path.insert(0, root)
-    try:
-        import app.models
-
-        return app.models.metadata
-    finally:
-        sys.path.remove(root)
+    return lab.project.import_app("app.models").metadata

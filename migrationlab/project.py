@@ -8,6 +8,7 @@ of app/, alembic/ and alembic.ini, so the repository is never modified.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import shlex
@@ -87,6 +88,17 @@ class Project:
         if not path.is_relative_to(self.root.resolve()):
             raise LabError(f"{relative} is outside the project; give a path like app/api/users/models.py")
         return path
+
+    def import_app(self, module: str):
+        """Import MODULE (e.g. "app.models") afresh from this project's files, as a
+        Python started at the project root would."""
+        _forget_app_modules()
+        root = str(self.root)
+        sys.path.insert(0, root)
+        try:
+            return importlib.import_module(module)
+        finally:
+            sys.path.remove(root)
 
     def alembic(self, args: str, database_url: URL, *, in_process: bool | None = None) -> Result:
         """Run `alembic ARGS` on the database, as typed in a terminal at the project root.

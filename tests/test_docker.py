@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import docker
 import psutil
@@ -26,6 +25,7 @@ from migrationlab.owner import Owner
 from migrationlab.sandbox import Sandbox
 from migrationlab.servers import DockerServer, admin_engine, docker_answers, start_server
 from tests.conftest import REPO
+from tests.test_sandbox import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -34,15 +34,6 @@ needs_engine = pytest.mark.skipif(
     reason="no Docker engine answers; `make test-docker` prepares one (scripts/docker-lane.sh)",
 )
 IMAGE = LabSettings().docker_image
-
-
-def wait_until(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def container_exists(container_id: str) -> bool:
@@ -118,7 +109,8 @@ def test_killed_owner_container_is_removed_by_its_watchdog():
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert wait_until(lambda: not container_exists(container_id)), "the container outlived its owner"
+    gone = wait_until(lambda: not container_exists(container_id), timeout=30)
+    assert gone, "the container outlived its owner"
 
 
 @needs_engine
