@@ -19,7 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
     if os.environ.get("LAB_SERVER_URL"):
         return  # handed down: by `make lab`, a CI service, or the xdist controller
-    from migrationlab.servers import start_server
+    from migrationlab.infra.servers import start_server
 
     server = start_server()
     config.stash[SERVER] = server

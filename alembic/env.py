@@ -1,14 +1,18 @@
-"""Alembic environment: SQLModel's metadata, and DATABASE_URL from the settings.
+"""Alembic environment: SQLModel's metadata, and DATABASE_URL from the app's settings.
 
-Code that already holds a connection (tests, notebooks) hands it in as
-``config.attributes["connection"]``; otherwise the URL from the settings is used.
+Code that already holds a database (tests, notebooks, pytest-alembic) can hand
+in a Connection or an Engine as ``config.attributes["connection"]``, as in
+Alembic's cookbook recipe "Sharing a Connection across one or more programmatic
+migration commands"; otherwise the URL from the settings is used.
 """
 
-from contextlib import nullcontext
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, pool
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import get_settings
 from app.models import metadata
@@ -33,19 +37,38 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def do_run_migrations(connection) -> None:
+    """Run the migrations on a connection, in one transaction."""
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
-    """Run the migrations on a connection: the one handed in, or a new one."""
-    handed_in = config.attributes.get("connection")
-    # The URL goes straight to SQLAlchemy, never through the .ini parser,
-    # so a percent-encoded password (p%40ss%25) survives intact.
-    with (
-        nullcontext(handed_in)
-        if handed_in is not None
-        else create_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool).connect()
-    ) as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
+    """Run the migrations on the connection or engine handed in, or on DATABASE_URL."""
+    connectable = config.attributes.get("connection", None)
+    if connectable is None:
+        # The URL goes straight to SQLAlchemy, never through the .ini parser,
+        # so a percent-encoded password (p%40ss%25) survives intact.
+        connectable = create_engine(get_settings().DATABASE_URL, poolclass=pool.NullPool)
+    if isinstance(connectable, Engine):
+        with connect(connectable) as connection:
+            do_run_migrations(connection)
+    else:
+        do_run_migrations(connectable)
+
+
+def connect(engine: Engine):
+    """Connect, or stop with one line saying why and what to fix (not a traceback)."""
+    try:
+        return engine.connect()
+    except OperationalError as error:
+        where = make_url(engine.url).render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0]
+        raise CommandError(
+            f"cannot connect to {where} ({reason}); start the database, or set DATABASE_URL "
+            "(in the environment or .env) to one that runs"
+        ) from None
 
 
 if context.is_offline_mode():

@@ -10,18 +10,19 @@ In a notebook::
 
 from importlib import import_module
 
-# Imported lazily: `python -m migrationlab.watchdog` starts with every server
+# Imported lazily: `python -m migrationlab.infra.watchdog` starts with every server
 # and must not pay for SQLAlchemy.
 _EXPORTS = {
     "Lab": "migrationlab.lab",
     "LabError": "migrationlab.errors",
+    "SQLError": "migrationlab.errors",
     "Project": "migrationlab.project",
-    "Sandbox": "migrationlab.sandbox",
-    "sandbox": "migrationlab.sandbox",
-    "DockerServer": "migrationlab.servers",
-    "EmbeddedServer": "migrationlab.servers",
-    "ExternalServer": "migrationlab.servers",
-    "start_server": "migrationlab.servers",
+    "Sandbox": "migrationlab.infra.sandbox",
+    "sandbox": "migrationlab.infra.sandbox",
+    "DockerServer": "migrationlab.infra.container",
+    "EmbeddedServer": "migrationlab.infra.embedded",
+    "ExternalServer": "migrationlab.infra.servers",
+    "start_server": "migrationlab.infra.servers",
 }
 
 __all__ = sorted(_EXPORTS)

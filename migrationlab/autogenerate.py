@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from migrationlab.config import REPO_ROOT
+from migrationlab.project import REPO_ROOT
 
 
 def diff(lab, relative: str) -> None:

@@ -8,8 +8,7 @@ is meant to fail.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
+from migrationlab.errors import SQLError
 from migrationlab.revisions import write_revision  # noqa: F401  (05 imports it from here)
 
 
@@ -17,5 +16,5 @@ def try_sql(lab, statement: str) -> None:
     """Run SQL that may be refused, and print PostgreSQL's refusal as psql does."""
     try:
         lab.sql(statement)
-    except sa.exc.DBAPIError as error:
-        print((getattr(error.orig, "pgerror", None) or str(error.orig)).rstrip())
+    except SQLError as error:
+        print(error)

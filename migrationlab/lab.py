@@ -3,14 +3,15 @@ what a terminal would show."""
 
 from __future__ import annotations
 
-import os
+import contextlib
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
 from migrationlab.display import describe_table, format_rows, table_names
-from migrationlab.errors import LabError, install_notebook_handler
+from migrationlab.errors import LabError, SQLError, install_notebook_handler
+from migrationlab.infra.sandbox import sandbox
 from migrationlab.project import Project, Result
-from migrationlab.sandbox import sandbox
 
 
 class Lab:
@@ -31,18 +32,19 @@ class Lab:
         install_notebook_handler()
         self.db = sandbox()
         self.project = Project.scratch() if scratch else Project.repo()
-        # As a learner's .env would: tools started from the notebook (alembic,
-        # uvicorn, pg_dump through the helpers) find this database.
-        os.environ["DATABASE_URL"] = self.db.url.render_as_string(hide_password=False)
 
     @property
     def engine(self) -> sa.Engine:
         return self.db.engine
 
     # -- commands, shown as typed ------------------------------------------------
-    def alembic(self, args: str, *, in_process: bool | None = None) -> Result:
-        """Run `alembic ARGS` and print it as a terminal would."""
-        return _shown(self.project.alembic(args, self.db.url, in_process=in_process))
+    def alembic(self, args: str, *, in_process: bool | None = None, check: bool = False) -> Result:
+        """Run `alembic ARGS` and print it as a terminal would. With ``check=True`` a
+        failed command raises a LabError, so an experiment stops at the first failure."""
+        result = _shown(self.project.alembic(args, self.db.url, in_process=in_process))
+        if check and not result.ok:
+            raise LabError(f"`{result.command}` failed (exit code {result.exit_code}); see its output above")
+        return result
 
     def shell(self, command: str) -> Result:
         """Run a shell command at the project root and print it as a terminal would."""
@@ -51,8 +53,9 @@ class Lab:
     # -- looking at the database -------------------------------------------------
     def sql(self, statement: str, **params: object) -> None:
         """Run SQL and print the rows of a query (or the count of rows changed).
-        Use `query` to get the rows as values."""
-        with self.engine.begin() as conn:
+        Use `query` to get the rows as values. PostgreSQL's refusal is an SQLError,
+        shown as psql shows it."""
+        with self.engine.begin() as conn, refused_as_sql_error():
             result = conn.execute(sa.text(statement), params)
             if not result.returns_rows:
                 count = result.rowcount
@@ -64,7 +67,7 @@ class Lab:
 
     def query(self, statement: str, **params: object) -> list[tuple]:
         """Run a query and return its rows without printing."""
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, refused_as_sql_error():
             return [tuple(row) for row in conn.execute(sa.text(statement), params)]
 
     def tables(self) -> None:
@@ -129,6 +132,17 @@ class Lab:
         """Drop the database and remove the scratch copy (also done at exit)."""
         self.project.close()
         self.db.close()
+
+
+@contextlib.contextmanager
+def refused_as_sql_error() -> Iterator[None]:
+    """PostgreSQL's error report (ERROR, DETAIL, HINT, LINE and caret) as an SQLError,
+    instead of a driver traceback."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        report = getattr(error.orig, "pgerror", None) or str(error.orig)
+        raise SQLError(report.rstrip()) from None
 
 
 def _shown(result: Result) -> Result:

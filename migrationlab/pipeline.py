@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from migrationlab.config import REPO_ROOT
 from migrationlab.display import table_names
-from migrationlab.project import Result
+from migrationlab.infra.sandbox import Sandbox
+from migrationlab.project import REPO_ROOT, Result
 from migrationlab.revisions import revision_text
-from migrationlab.sandbox import Sandbox
 
 NO_CHANGES = "No new upgrade operations detected."
 

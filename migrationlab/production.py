@@ -18,10 +18,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from migrationlab.config import REPO_ROOT
+from migrationlab.infra.embedded import embedded_bin_dir
+from migrationlab.infra.sandbox import sandbox
 from migrationlab.lab import Lab
-from migrationlab.sandbox import sandbox
-from migrationlab.servers import embedded_bin_dir
+from migrationlab.project import REPO_ROOT
 
 DEPLOY_SCRIPT = REPO_ROOT / "scripts" / "deploy.sh"
 

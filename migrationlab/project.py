@@ -3,6 +3,9 @@
 Lessons that only move through history use the repository (nothing in it
 changes); lessons that edit models or create revision files use a scratch copy
 of app/, alembic/ and alembic.ini, so the repository is never modified.
+
+This module is the kit's one front end to Alembic: the only place that builds
+alembic's ``Config`` and ``ScriptDirectory`` and runs its commands.
 """
 
 from __future__ import annotations
@@ -10,23 +13,38 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import logging
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from migrationlab.config import REPO_ROOT
 from migrationlab.errors import LabError
-from migrationlab.owner import clean_dir, new_owned_dir, reap_dirs, watch
+from migrationlab.infra.ownership import clean_dir, new_owned_dir, reap_dirs
+from migrationlab.infra.urls import libpq_url, redact
+from migrationlab.infra.watchdog import watch
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("app", "alembic", "alembic.ini")
+
+# In-process commands change process-wide state (the imported `app` modules, SQLModel's
+# metadata, logging, sys.path): one at a time, whichever thread asks.
+_process_state = threading.RLock()
 
 
 @dataclass
@@ -71,13 +89,7 @@ class Project:
         reap_dirs()
         root = new_owned_dir("scratch")
         watchdog = watch(directory=root)
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        for name in COPIED:
-            source = REPO_ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, root / name, ignore=ignore)
-            else:
-                shutil.copy2(source, root / name)
+        copy_project(root)
         project = cls(root, scratch=True)
         project._watchdog = watchdog
         return project
@@ -89,67 +101,69 @@ class Project:
             raise LabError(f"{relative} is outside the project; give a path like app/api/users/models.py")
         return path
 
-    def import_app(self, module: str):
-        """Import MODULE (e.g. "app.models") afresh from this project's files, as a
-        Python started at the project root would."""
-        _forget_app_modules()
-        root = str(self.root)
-        sys.path.insert(0, root)
-        try:
-            return importlib.import_module(module)
-        finally:
-            sys.path.remove(root)
+    # -- alembic's own objects ------------------------------------------------------
+    def config(self, **options) -> Config:
+        """alembic's Config for this project's alembic.ini."""
+        from alembic.config import Config  # imported when needed: it is slow
 
+        return Config(str(self.root / "alembic.ini"), **options)
+
+    def script(self) -> ScriptDirectory:
+        """alembic's ScriptDirectory: the revision files as alembic reads them now."""
+        from alembic.script import ScriptDirectory
+
+        with self._fresh_imports():
+            return ScriptDirectory.from_config(self.config())
+
+    def heads(self) -> list[str]:
+        """The head revisions of the files, sorted."""
+        return sorted(self.script().get_heads())
+
+    # -- running alembic ------------------------------------------------------------
     def alembic(self, args: str, database_url: URL, *, in_process: bool | None = None) -> Result:
         """Run `alembic ARGS` on the database, as typed in a terminal at the project root.
 
         In-process by default (about 20 ms, against some 800 ms for a new
-        process); either way the project's models are imported afresh, so a
-        model edited a moment ago is what autogenerate sees.
+        process); either way the project's models and revision files are read
+        afresh, so a file edited a moment ago is what alembic sees.
         """
-        argv = shlex.split(args)
+        try:
+            argv = shlex.split(args)
+        except ValueError as error:  # as a shell would say it
+            return Result(f"alembic {args}", f"alembic: {error} in: {args}\n", 2)
         if in_process is None:
             in_process = True
-        url_text = database_url.render_as_string(hide_password=False)
         if in_process:
-            output, code = self._alembic_in_process(argv, database_url, url_text)
+            output, code = self._alembic_in_process(argv, database_url)
         else:
-            output, code = self._alembic_process(argv, url_text)
+            output, code = self._alembic_process(argv, database_url)
         return Result(f"alembic {args}", self.tidy(output, database_url), code)
 
-    def _alembic_process(self, argv: list[str], url_text: str) -> tuple[str, int]:
-        env = {**os.environ, "DATABASE_URL": url_text, "PYTHONDONTWRITEBYTECODE": "1"}
+    def _alembic_process(self, argv: list[str], url: URL) -> tuple[str, int]:
         proc = subprocess.run(
             [sys.executable, "-m", "alembic", *argv],
             cwd=self.root,
-            env=env,
+            env=self.environment(url),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         return proc.stdout, proc.returncode
 
-    def _alembic_in_process(self, argv: list[str], url: URL, url_text: str) -> tuple[str, int]:
-        from alembic.config import CommandLine, Config
+    def _alembic_in_process(self, argv: list[str], url: URL) -> tuple[str, int]:
+        from alembic.config import CommandLine
 
-        buffer = io.StringIO()
         cli = CommandLine(prog="alembic")
         code = 0
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        with (
-            contextlib.redirect_stdout(buffer),
-            contextlib.redirect_stderr(buffer),
-            environ(DATABASE_URL=url_text),
-            contextlib.chdir(self.root),
-        ):
+        with _process_state, captured() as buffer, self._fresh_imports(), fresh_logging():
             try:
-                _forget_app_modules()
                 options = cli.parser.parse_args(argv)
-                config = Config(
-                    file_=str(self.root / "alembic.ini"), cmd_opts=options, stdout=buffer
-                )
+                config = self.config(cmd_opts=options, stdout=buffer)
                 if getattr(options, "sql", False):
-                    cli.run_cmd(config, options)
+                    # Offline: env.py renders SQL for the dialect of DATABASE_URL.
+                    with environ(DATABASE_URL=libpq_url(url)):
+                        cli.run_cmd(config, options)
                 else:
                     with engine.connect() as connection:
                         # env.py runs on this connection instead of opening its own.
@@ -166,28 +180,56 @@ class Project:
                 engine.dispose()
         return buffer.getvalue(), code
 
-    def shell(self, command: str, database_url: URL) -> Result:
+    def import_app(self, module: str) -> ModuleType:
+        """Import MODULE (e.g. "app.models") afresh from this project's files, as a
+        Python started at the project root would."""
+        with self._fresh_imports():
+            root = str(self.root)
+            sys.path.insert(0, root)
+            try:
+                return importlib.import_module(module)
+            finally:
+                sys.path.remove(root)
+
+    @contextlib.contextmanager
+    def _fresh_imports(self) -> Iterator[None]:
+        """Python code of this project (models, revision files) read from its source, as
+        a new `alembic` process would: never from a bytecode cache, which can be stale.
+        Python trusts a cache whose source has the same size and mtime second, so an
+        edit like '003' -> '004' within a second would run the old code."""
+        with _process_state:
+            forget_app_modules()
+            if self.is_scratch:
+                for cache in self.root.rglob("__pycache__"):
+                    shutil.rmtree(cache, ignore_errors=True)
+            saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+            try:
+                yield
+            finally:
+                sys.dont_write_bytecode = saved
+
+    # -- the shell ----------------------------------------------------------------
+    def environment(self, url: URL, **extra: str) -> dict[str, str]:
+        """The environment of a command run at the project root, as a learner's terminal
+        has it: DATABASE_URL naming the database, the kit's virtualenv first on PATH
+        (alembic, uvicorn), and no bytecode caches written into the project."""
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        return {**os.environ, "DATABASE_URL": libpq_url(url), "PYTHONDONTWRITEBYTECODE": "1",
+                "PATH": path, **extra}
+
+    def shell(self, command: str, database_url: URL, env: dict[str, str] | None = None) -> Result:
         """Run a shell command at the project root with DATABASE_URL set, as a learner would."""
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url.render_as_string(hide_password=False),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            # As in an activated virtualenv: `alembic`, `python`, `uvicorn` are the kit's.
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        }
         proc = subprocess.run(
-            command, shell=True, cwd=self.root, env=env,
+            command, shell=True, cwd=self.root, env=env or self.environment(database_url),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         return Result(command, self.tidy(proc.stdout, database_url), proc.returncode)
 
     def tidy(self, output: str, database_url: URL) -> str:
-        """What a person should see: paths relative to the project, no password,
-        and a traceback cut to its last frame marker and the error itself."""
+        """What a person should see: paths relative to the project, no password in any
+        form, and a traceback cut to its last frame marker and the error itself."""
         output = output.replace(str(self.root) + "/", "").replace(str(self.root), ".")
-        if database_url.password:
-            output = output.replace(str(database_url.password), "***")
-        return _shorten_traceback(output)
+        return _shorten_traceback(redact(output, database_url))
 
     def close(self) -> None:
         if self.is_scratch and self.root.exists():
@@ -198,17 +240,29 @@ class Project:
             self._watchdog = None
 
 
-def _forget_app_modules() -> None:
-    """Make the next `import app.models` read this project's files afresh, as a new
+def copy_project(root: Path) -> None:
+    """Copy the repository's app/, alembic/ and alembic.ini into ROOT (no caches)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in COPIED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=ignore)
+        else:
+            shutil.copy2(source, root / name)
+
+
+def forget_app_modules() -> None:
+    """Make the next `import app.models` read a project's files afresh, as a new
     `alembic` process would: drop the modules and the tables they registered."""
     from sqlmodel import SQLModel
     from sqlmodel.main import default_registry
 
-    for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
-        del sys.modules[name]
-    SQLModel.metadata.clear()
-    default_registry.dispose()
-    default_registry._class_registry.clear()  # else re-declared models warn
+    with _process_state:
+        for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+            del sys.modules[name]
+        SQLModel.metadata.clear()
+        default_registry.dispose()
+        default_registry._class_registry.clear()  # else re-declared models warn
 
 
 def _shorten_traceback(output: str) -> str:
@@ -228,7 +282,70 @@ def _shorten_traceback(output: str) -> str:
 
 
 @contextlib.contextmanager
-def environ(**values: str | None):
+def fresh_logging() -> Iterator[None]:
+    """Logging as a new `alembic` process has it: env.py's fileConfig() sets handlers and
+    levels for the block only, so a command that never runs env.py (history, heads)
+    logs nothing, as in a terminal."""
+    names = ["", *logging.root.manager.loggerDict]
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+    try:
+        yield
+    finally:
+        for name in list(logging.root.manager.loggerDict) + [""]:
+            logger = logging.getLogger(name)
+            level, handlers, propagate, disabled = saved.get(name, (logging.NOTSET, [], True, False))
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate, logger.disabled = propagate, disabled
+
+
+# -- output of one thread -------------------------------------------------------------
+
+class _PerThread:
+    """A stand-in for sys.stdout/sys.stderr that sends what a thread writes to the buffer
+    that thread captures into, and everything else where it went before: a command
+    captured in one thread does not swallow another thread's prints."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        target = getattr(self.local, "buffer", None) or self.stream
+        return target.write(text)
+
+    def flush(self) -> None:
+        target = getattr(self.local, "buffer", None) or self.stream
+        target.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def captured() -> Iterator[io.StringIO]:
+    """What this thread prints (stdout and stderr, logging included) in the block."""
+    buffer = io.StringIO()
+    with _process_state:
+        for name in ("stdout", "stderr"):
+            if not isinstance(getattr(sys, name), _PerThread):
+                setattr(sys, name, _PerThread(getattr(sys, name)))
+        streams = (sys.stdout, sys.stderr)
+    saved = [getattr(s.local, "buffer", None) for s in streams]
+    for stream in streams:
+        stream.local.buffer = buffer
+    try:
+        yield buffer
+    finally:
+        for stream, previous in zip(streams, saved, strict=True):
+            stream.local.buffer = previous
+
+
+@contextlib.contextmanager
+def environ(**values: str | None) -> Iterator[None]:
     """Set (or, with None, unset) environment variables for the block, then put them back."""
     saved = {key: os.environ.get(key) for key in values}
     try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from migrationlab.project import _forget_app_modules
+from migrationlab.infra.urls import libpq_url
+from migrationlab.project import environ, forget_app_modules
 
 
 def create_tables_like_dev(lab) -> None:
@@ -11,8 +12,9 @@ def create_tables_like_dev(lab) -> None:
     tables straight from the models and never touches alembic_version."""
     db = lab.project.import_app("app.core.db")
     try:
-        db.create_db_and_tables()
+        with environ(DATABASE_URL=libpq_url(lab.db.url)):  # as the app's .env would say
+            db.create_db_and_tables()
         db.get_engine().dispose()
     finally:
-        _forget_app_modules()  # the scratch copy's modules go, as after an alembic command
+        forget_app_modules()  # the scratch copy's modules go, as after an alembic command
     print("create_db_and_tables(): the tables were created from the models")

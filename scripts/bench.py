@@ -18,9 +18,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from migrationlab.infra.container import DockerServer
+from migrationlab.infra.embedded import EmbeddedServer
+from migrationlab.infra.sandbox import Sandbox
+from migrationlab.infra.servers import docker_answers
 from migrationlab.project import Project
-from migrationlab.sandbox import Sandbox
-from migrationlab.servers import DockerServer, EmbeddedServer, docker_answers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,7 +77,7 @@ def cold_start(make_server: Callable) -> float:
 def cold_start_new_process() -> float:
     """A new Python process that imports the kit, starts a server and queries it."""
     code = (
-        "import sqlalchemy as sa; from migrationlab.servers import EmbeddedServer;"
+        "import sqlalchemy as sa; from migrationlab.infra.embedded import EmbeddedServer;"
         "s = EmbeddedServer().start(); sa.create_engine(s.url).connect().exec_driver_sql('select 1');"
         "s.stop()"
     )

@@ -129,7 +129,7 @@ def run(names: list[str]) -> int:
     """Execute notebooks in place (fresh kernel each), on one disposable server."""
     from nbclient import NotebookClient
 
-    from migrationlab.servers import start_server
+    from migrationlab.infra.servers import start_server
 
     paths = [NOTEBOOKS / n for n in names] if names else series()
     server = start_server()

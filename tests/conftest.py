@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 
-from migrationlab.sandbox import Sandbox
+from migrationlab.infra.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 

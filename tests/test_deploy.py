@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from migrationlab.infra.embedded import embedded_bin_dir
+from migrationlab.infra.sandbox import Sandbox, lab_server_url
 from migrationlab.project import Project
-from migrationlab.sandbox import Sandbox, server_url
-from migrationlab.servers import embedded_bin_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "deploy.sh"
@@ -25,7 +25,7 @@ PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
 @pytest.fixture
 def db():
-    database = Sandbox.create(server_url())
+    database = Sandbox.create(lab_server_url())
     yield database
     database.close()
 
@@ -101,7 +101,7 @@ def test_backs_up_then_migrates_and_the_backup_restores(at_002, tmp_path):
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
 
     # The backup is the database before the release: restored into a fresh database...
-    with Sandbox.create(server_url()) as fresh:
+    with Sandbox.create(lab_server_url()) as fresh:
         restore(backup, fresh)
         assert version(fresh) == "002" and "is_active" not in columns(fresh, "users")
         with fresh.engine.connect() as conn:

@@ -19,11 +19,12 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
-from migrationlab.config import LabSettings
 from migrationlab.errors import LabError
-from migrationlab.owner import Owner
-from migrationlab.sandbox import Sandbox
-from migrationlab.servers import DockerServer, admin_engine, docker_answers, start_server
+from migrationlab.infra.container import DockerServer
+from migrationlab.infra.ownership import Owner
+from migrationlab.infra.sandbox import Sandbox
+from migrationlab.infra.servers import admin_engine, docker_answers, start_server
+from migrationlab.infra.settings import LabSettings
 from tests.conftest import REPO
 from tests.test_sandbox import wait_until
 
@@ -37,7 +38,7 @@ IMAGE = LabSettings().docker_image
 
 
 def container_exists(container_id: str) -> bool:
-    from migrationlab.docker import engine
+    from migrationlab.infra.container import engine
 
     try:
         engine().containers.get(container_id)
@@ -58,7 +59,7 @@ def dead_owner() -> Owner:
 
 @needs_engine
 def test_server_answers_holds_a_sandbox_and_is_removed_after_stop():
-    from migrationlab.docker import KIT_LABEL, LOOPBACK, OWNER_LABEL
+    from migrationlab.infra.container import KIT_LABEL, LOOPBACK, OWNER_LABEL
 
     with DockerServer(IMAGE) as server:
         container = server._container.get_wrapped_container()
@@ -94,7 +95,7 @@ def test_killed_owner_container_is_removed_by_its_watchdog():
     env = {k: v for k, v in os.environ.items() if k != "LAB_SERVER_URL"}
     code = f"""
         import json, time
-        from migrationlab.servers import DockerServer
+        from migrationlab.infra.container import DockerServer
         server = DockerServer({IMAGE!r}).start()
         print(json.dumps({{"id": server._container.get_wrapped_container().id}}), flush=True)
         time.sleep(120)
@@ -115,7 +116,7 @@ def test_killed_owner_container_is_removed_by_its_watchdog():
 
 @needs_engine
 def test_reap_removes_containers_of_dead_owners_only():
-    from migrationlab.docker import KIT, KIT_LABEL, OWNER_LABEL, engine, reap_containers
+    from migrationlab.infra.container import KIT, KIT_LABEL, OWNER_LABEL, engine, reap_containers
 
     client = engine()
     orphan = client.containers.create(IMAGE, labels={KIT_LABEL: KIT, OWNER_LABEL: dead_owner().dump()})
@@ -132,7 +133,7 @@ def test_reap_removes_containers_of_dead_owners_only():
 
 @needs_engine
 def test_a_failed_start_is_one_line_without_the_password_and_leaves_nothing(monkeypatch):
-    import migrationlab.docker as lab_docker
+    import migrationlab.infra.container as lab_docker
 
     canary = "canary-" + "x" * 20
     monkeypatch.setattr(lab_docker, "_new_password", lambda: canary)
@@ -161,7 +162,7 @@ def test_missing_image_is_one_line_naming_the_fix():
 def test_ryuk_is_left_off_when_its_image_is_not_here(monkeypatch):
     from testcontainers.core.config import testcontainers_config
 
-    import migrationlab.docker as lab_docker
+    import migrationlab.infra.container as lab_docker
 
     monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
     monkeypatch.setattr(testcontainers_config, "_ryuk_disabled", False)
@@ -172,7 +173,7 @@ def test_ryuk_is_left_off_when_its_image_is_not_here(monkeypatch):
 
 def test_docker_asked_for_with_no_engine_is_one_line(monkeypatch):
     """Runs everywhere: an engine that isn't there."""
-    from migrationlab.docker import reap_containers
+    from migrationlab.infra.container import reap_containers
 
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     monkeypatch.delenv("LAB_SERVER_URL", raising=False)

@@ -11,7 +11,7 @@ import urllib.request
 import psutil
 import pytest
 
-from migrationlab.owner import OWNER_FILE, Owner, runtime_root
+from migrationlab.infra.ownership import OWNER_FILE, Owner, runtime_root
 from tests.conftest import REPO
 from tests.test_sandbox import postgres_processes_in, wait_until
 

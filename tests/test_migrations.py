@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from migrationlab.servers import EmbeddedServer
+from migrationlab.infra.embedded import EmbeddedServer
 from tests.conftest import REPO
 
 

@@ -19,15 +19,10 @@ import pytest
 import sqlalchemy as sa
 
 from migrationlab.errors import LabError
-from migrationlab.owner import reap_dirs, runtime_root
-from migrationlab.sandbox import Sandbox, reap_databases
-from migrationlab.servers import (
-    EmbeddedServer,
-    ExternalServer,
-    admin_engine,
-    docker_answers,
-    start_server,
-)
+from migrationlab.infra.embedded import EmbeddedServer
+from migrationlab.infra.ownership import reap_dirs, runtime_root
+from migrationlab.infra.sandbox import Sandbox, reap_databases
+from migrationlab.infra.servers import ExternalServer, admin_engine, docker_answers, start_server
 from tests.conftest import REPO
 
 
@@ -85,13 +80,22 @@ def test_port_in_use_is_one_clear_line():
             EmbeddedServer(port=port).start()
 
 
-def test_embedded_server_can_also_listen_on_a_port():
+def test_embedded_server_can_also_listen_on_a_port_with_a_password():
+    """On 127.0.0.1 any local user could connect: there a password is required (kept in
+    a private file); the private socket stays password-free."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with EmbeddedServer(port=port):
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
-        with sa.create_engine(url).connect() as conn:
+    with EmbeddedServer(port=port) as server:
+        tcp = sa.engine.URL.create("postgresql+psycopg2", username="postgres", host="127.0.0.1",
+                                   port=port, database="postgres")
+        with pytest.raises(sa.exc.OperationalError, match="password"):
+            sa.create_engine(tcp).connect()
+        assert oct(server.password_file.stat().st_mode & 0o777) == "0o600"
+        password = server.password_file.read_text().strip()
+        with sa.create_engine(tcp.set(password=password)).connect() as conn:
+            assert conn.exec_driver_sql("select 1").scalar() == 1
+        with sa.create_engine(server.url).connect() as conn:  # the socket, no password
             assert conn.exec_driver_sql("select 1").scalar() == 1
 
 
@@ -120,8 +124,8 @@ def test_closing_a_sandbox_drops_its_database_even_with_connections_open(db):
 
 OWN_SERVER = """
     import json, os
-    from migrationlab.sandbox import sandbox, _own_server
-    import migrationlab.sandbox as s
+    from migrationlab.infra.sandbox import sandbox
+    import migrationlab.infra.sandbox as s
     db = sandbox()
     own = s._own_server
     print(json.dumps({"dir": str(own.directory), "watchdog": own._watchdog.pid}), flush=True)
@@ -170,7 +174,7 @@ def test_database_of_a_killed_kernel_is_reaped(db):
     dropped at the next sandbox creation."""
     proc = spawn(
         """
-        from migrationlab.sandbox import sandbox
+        from migrationlab.infra.sandbox import sandbox
         import time
         print(sandbox().name, flush=True)
         time.sleep(60)

@@ -131,7 +131,7 @@ def _after_downgrade(lab, look, before: str = "-1"):
     from alembic import command
     from alembic.config import Config
 
-    from migrationlab.project import _forget_app_modules
+    from migrationlab.project import forget_app_modules
 
     root = lab.project.root
     quiet = io.StringIO()
@@ -145,7 +145,7 @@ def _after_downgrade(lab, look, before: str = "-1"):
                 contextlib.redirect_stderr(quiet),
                 contextlib.chdir(root),
             ):
-                _forget_app_modules()
+                forget_app_modules()
                 command.downgrade(config, before)
             return look(conn)
         except Exception as error:  # the learner's downgrade failed: say why

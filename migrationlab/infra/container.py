@@ -1,12 +1,12 @@
 """The docker backend: PostgreSQL in a container, through testcontainers.
 
-``start_container(image)`` starts one and waits until it answers; DockerServer
-(migrationlab/servers.py) owns it. Every container the kit starts carries two
+``DockerServer`` is the server; ``start_container(image)`` starts its container
+and waits until it answers. Every container the kit starts carries two
 labels: ``migrationlab.kit`` and ``migrationlab.owner`` (the owner process, as
-migrationlab.owner.Owner JSON). Nothing outlives its owner:
+migrationlab.infra.ownership.Owner JSON). Nothing outlives its owner:
 
 * the owner stops it (DockerServer.stop), or its watchdog removes it when the
-  owner dies, even by SIGKILL (migrationlab.owner.watch);
+  owner dies, even by SIGKILL (migrationlab.infra.watchdog);
 * ``reap_containers()`` removes the kit's containers whose owner is dead, at
   every start and in ``make reap``;
 * testcontainers' Ryuk as well, where its image is available; with no registry
@@ -34,7 +34,10 @@ from testcontainers.core.docker_client import get_docker_host
 from testcontainers.core.utils import inside_container
 
 from migrationlab.errors import LabError
-from migrationlab.owner import Owner
+from migrationlab.infra.ownership import Owner
+from migrationlab.infra.servers import Server, forget_admin_engine
+from migrationlab.infra.settings import lab_settings
+from migrationlab.infra.watchdog import watch
 
 KIT_LABEL = "migrationlab.kit"
 KIT = "alembic-migration-lab"
@@ -52,6 +55,39 @@ SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
+
+
+class DockerServer(Server):
+    """PostgreSQL in a Docker container, through testcontainers.
+
+    Example::
+
+        with DockerServer("postgres:17-alpine") as server:
+            print(server.url.render_as_string(hide_password=True))
+    """
+
+    def __init__(self, image: str | None = None) -> None:
+        self.image = image or lab_settings().docker_image
+        self._container: LabPostgresContainer | None = None
+        self._watchdog = None
+
+    def start(self) -> DockerServer:
+        reap_containers()
+        self._container = start_container(self.image)
+        self._watchdog = watch(container=self._container.get_wrapped_container().id)
+        self.url = self._container.url
+        return self
+
+    def stop(self) -> None:
+        if getattr(self, "url", None) is not None:
+            forget_admin_engine(self.url)
+        if self._container is not None:
+            self._container.stop()
+            self._container = None
+        if self._watchdog is not None:
+            self._watchdog.kill()
+            self._watchdog.wait()
+            self._watchdog = None
 
 
 def start_container(image: str) -> LabPostgresContainer:

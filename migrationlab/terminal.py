@@ -1,0 +1,90 @@
+"""The learner's terminal, where the guide's commands work as the guide writes them.
+
+`make lab` (``python -m migrationlab serve -- CMD``) gives the command it runs,
+and so every JupyterLab terminal, a practice database of the learner's own:
+
+* ``DATABASE_URL`` names it in the plain form (postgresql://...) that alembic, the
+  app and psql all take;
+* ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE`` (and ``PGPASSWORD``) let `psql`
+  and `pg_dump` reach it with no arguments;
+* ``PATH`` starts with the kit's virtualenv (alembic, uvicorn) and PostgreSQL client
+  tools of the server's major version.
+
+A terminal (``python -m migrationlab terminal``) starts in the practice copy of the
+project, ``notebooks/practice/`` (app/, alembic/, alembic.ini): `alembic upgrade
+head`, `alembic revision --autogenerate -m "..."` and an edit of
+app/api/users/models.py happen there, never in the repository.
+``python -m migrationlab practice --reset`` (`make practice-reset`) starts it over.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from migrationlab.infra.embedded import embedded_bin_dir
+from migrationlab.infra.servers import client_tools
+from migrationlab.infra.urls import libpq_env, libpq_url
+from migrationlab.project import REPO_ROOT, copy_project
+
+PRACTICE = REPO_ROOT / "notebooks" / "practice"
+README = """\
+This is your practice copy of the project: app/, alembic/ and alembic.ini, as in the
+repository. Terminals of `make lab` start here, with DATABASE_URL naming your practice
+database, so the guide's commands work as typed. Change anything: the repository is
+not touched. To start over: `make practice-reset` (or python -m migrationlab practice --reset).
+"""
+
+
+def practice_copy(*, reset: bool = False) -> Path:
+    """The practice copy of the project, made from the repository if missing (or RESET)."""
+    if reset and PRACTICE.exists():
+        shutil.rmtree(PRACTICE)
+    if not (PRACTICE / "alembic.ini").exists():
+        PRACTICE.mkdir(parents=True, exist_ok=True)
+        copy_project(PRACTICE)
+        (PRACTICE / "README.md").write_text(README)
+    return PRACTICE
+
+
+def environment(database: URL, server: URL) -> dict[str, str]:
+    """The variables a learner's commands get: the practice DATABASE_URL, libpq's PG*
+    variables for it, and PATH with the virtualenv and matching client tools first."""
+    first = [str(Path(sys.executable).parent), str(client_tools(server, embedded_bin_dir()))]
+    rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in first]
+    return {
+        "DATABASE_URL": libpq_url(database),
+        **libpq_env(database),
+        "PATH": os.pathsep.join(first + rest),
+    }
+
+
+def banner(database: URL) -> str:
+    return (
+        f"Practice copy of the project: {PRACTICE.relative_to(REPO_ROOT)} "
+        f"(`make practice-reset` starts it over)\n"
+        f"DATABASE_URL names your practice database {database.database}; try:\n"
+        "  alembic upgrade head && alembic current && psql -c '\\dt'\n"
+    )
+
+
+def start_shell() -> None:
+    """Replace this process with the user's shell, in the practice copy (a JupyterLab
+    terminal runs this). Interactive, not a login shell: a login shell's profile
+    would reset PATH."""
+    from sqlalchemy.engine import make_url
+
+    root = practice_copy()
+    os.chdir(root)
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the learner's files
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        print(banner(make_url(url)), flush=True)
+    else:
+        print("No DATABASE_URL: start JupyterLab with `make lab` to get a practice database.", flush=True)
+    shell = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
+    os.execvp(shell, [shell, "-i"])

@@ -1,0 +1,1 @@
+"""The team's FastAPI + SQLModel service, whose models the migrations track."""
