@@ -6,10 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JUPYTER_ARGS ?=
+# Tests run on every core (notebooks in parallel, each whole on one worker).
+PYTEST_ARGS ?= -n auto --dist loadfile
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_ARGS := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# A JupyterLab terminal starts in the practice copy, with the practice database
+# (python -m migrationlab terminal): the guide's commands work there as typed.
+TERMINAL := --ServerApp.terminado_settings="shell_command=['$(abspath $(BIN))/python','-m','migrationlab','terminal']"
 
-.PHONY: install lab test test-docker bench notebooks nav reap lint clean
+.PHONY: install lab test test-docker bench notebooks nav reap practice-reset lint clean
 
 install: $(STAMP)
 
@@ -22,11 +27,11 @@ $(STAMP): pyproject.toml
 
 ## lab: JupyterLab on notebooks/ with a disposable PostgreSQL; both stop together
 lab: $(STAMP)
-	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_ARGS) $(JUPYTER_ARGS)
+	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(TERMINAL) $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 ## test: the whole suite (app, migrations, sandbox, every notebook under nbval)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-docker: the sandbox tests and three notebooks with the Docker backend forced
 test-docker: $(STAMP)
@@ -47,6 +52,10 @@ nav: $(STAMP)
 ## reap: remove servers, scratch copies and containers left by dead owners
 reap: $(STAMP)
 	$(BIN)/python -m migrationlab reap
+
+## practice-reset: start the practice copy (notebooks/practice/, where terminals start) over
+practice-reset: $(STAMP)
+	$(BIN)/python -m migrationlab practice --reset
 
 lint: $(STAMP)
 	$(BIN)/ruff check app alembic migrationlab scripts tests conftest.py

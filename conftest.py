@@ -1,15 +1,34 @@
 """One disposable PostgreSQL for the whole test session, handed to every test and kernel.
 
-The session owns the server; tests and notebook kernels (which inherit the
-environment, since fixtures never reach nbval cells) get LAB_SERVER_URL and
-create their own fresh database on it.
+The session (the xdist controller, when tests run in parallel) owns the server;
+tests, workers and notebook kernels (which inherit the environment, since
+fixtures never reach nbval cells) get LAB_SERVER_URL and create their own fresh
+database on it.
+
+The session also guards the repository: nothing a test or a notebook runs may
+change it (checked once everything has run), and notebooks a learner changed are
+named up front, since nbval compares their stored outputs.
 """
+
+from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parent
+SERVER = pytest.StashKey()
+RUNTIME_DIR = pytest.StashKey()
+STATE = pytest.StashKey()
+LOCAL_NOTEBOOKS = pytest.StashKey()
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,8 +36,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # dir, and nbval compares stderr.
     if not os.environ.get("XDG_RUNTIME_DIR"):
         config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
+    if is_worker(config):
+        return  # the controller started the server and took the repository's state
+    config.stash[STATE] = repository_state()
+    config.stash[LOCAL_NOTEBOOKS] = notebooks_with_local_changes()
     if os.environ.get("LAB_SERVER_URL"):
-        return  # handed down: by `make lab`, a CI service, or the xdist controller
+        return  # handed down: by `make lab`, a CI service
     from migrationlab.infra.servers import start_server
 
     server = start_server()
@@ -26,13 +49,30 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["LAB_SERVER_URL"] = server.url.render_as_string(hide_password=False)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `after_notebooks` run last, after nbval has run every notebook; the
-    repository's state is taken now, before anything has run."""
-    from tests.test_notebooks import STATE, repository_state
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return local_notebooks_report(config)
 
-    config.stash[STATE] = repository_state()
-    items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Once every test and notebook has run: the repository must be as it was."""
+    config = session.config
+    if is_worker(config) or STATE not in config.stash:
+        return
+    if repository_state() != config.stash[STATE]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        config.stash[STATE] = None  # reported in the summary
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if config.stash.get(STATE, "") is None:
+        terminalreporter.section("the repository changed", red=True)
+        terminalreporter.write_line(
+            "Running the suite changed the repository (git status / git diff differ from before "
+            "it ran): a test or notebook wrote into it. Notebooks must use Lab(scratch=True)."
+        )
+        terminalreporter.write_line(_git("status", "--short").rstrip())
+    for line in local_notebooks_report(config):
+        terminalreporter.write_line(line, yellow=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -45,5 +85,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(runtime_dir, ignore_errors=True)
 
 
-SERVER = pytest.StashKey()
-RUNTIME_DIR = pytest.StashKey()
+# -- the repository -------------------------------------------------------------------
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    except OSError:
+        return ""
+    return result.stdout if result.returncode == 0 else ""
+
+
+def repository_state() -> str:
+    """What git sees: changed and untracked files, and the changes themselves."""
+    return _git("status", "--porcelain", "--untracked-files=all") + _git("diff")
+
+
+def notebooks_with_local_changes() -> list[str]:
+    """Notebooks under notebooks/ that differ from the repository's (edited and saved,
+    or new): nbval checks them like the others, and a learner's outputs differ."""
+    lines = _git("status", "--porcelain", "--untracked-files=all", "--", "notebooks")
+    paths = [line[3:].strip() for line in lines.splitlines()]
+    return [p for p in paths if p.endswith(".ipynb") and "/practice/" not in p]
+
+
+def local_notebooks_report(config: pytest.Config) -> list[str]:
+    changed = config.stash.get(LOCAL_NOTEBOOKS, [])
+    if not changed:
+        return []
+    return [
+        f"notebooks with local changes: {', '.join(changed)}; nbval compares their stored "
+        "outputs with a fresh run, so your edits show as failures.",
+        "  keep them aside: `git stash push --include-untracked -- notebooks` (back with "
+        "`git stash pop`), or move copies into notebooks/practice/ (never tested) and "
+        "`git checkout -- notebooks`",
+    ]

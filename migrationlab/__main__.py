@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise LabError("serve needs a command: python -m migrationlab serve -- jupyter lab")
             return serve(command)
         if args.cmd == "practice":
-            from migrationlab.terminal import PRACTICE, practice_copy
+            from migrationlab.terminal import practice_copy
 
-            practice_copy(reset=args.reset)
-            print(f"practice copy {'made anew' if args.reset else 'ready'}: {PRACTICE}")
+            root = practice_copy(reset=args.reset)
+            print(f"practice copy {'made anew' if args.reset else 'ready'}: {root}")
             return 0
         if args.cmd == "terminal":
             from migrationlab.terminal import start_shell

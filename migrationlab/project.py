@@ -203,10 +203,12 @@ class Project:
                 for cache in self.root.rglob("__pycache__"):
                     shutil.rmtree(cache, ignore_errors=True)
             saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+            path = list(sys.path)  # alembic.ini's prepend_sys_path adds the project root
             try:
                 yield
             finally:
                 sys.dont_write_bytecode = saved
+                sys.path[:] = path
 
     # -- the shell ----------------------------------------------------------------
     def environment(self, url: URL, **extra: str) -> dict[str, str]:
@@ -246,7 +248,7 @@ def copy_project(root: Path) -> None:
     for name in COPIED:
         source = REPO_ROOT / name
         if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore)
+            shutil.copytree(source, root / name, ignore=ignore, dirs_exist_ok=True)
         else:
             shutil.copy2(source, root / name)
 

@@ -11,7 +11,7 @@ and so every JupyterLab terminal, a practice database of the learner's own:
   tools of the server's major version.
 
 A terminal (``python -m migrationlab terminal``) starts in the practice copy of the
-project, ``notebooks/practice/`` (app/, alembic/, alembic.ini): `alembic upgrade
+project, ``notebooks/practice/`` or LAB_PRACTICE_DIR (app/, alembic/, alembic.ini): `alembic upgrade
 head`, `alembic revision --autogenerate -m "..."` and an edit of
 app/api/users/models.py happen there, never in the repository.
 ``python -m migrationlab practice --reset`` (`make practice-reset`) starts it over.
@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL
 
 from migrationlab.infra.embedded import embedded_bin_dir
 from migrationlab.infra.servers import client_tools
+from migrationlab.infra.settings import lab_settings
 from migrationlab.infra.urls import libpq_env, libpq_url
 from migrationlab.project import REPO_ROOT, copy_project
 
@@ -40,15 +41,20 @@ not touched. To start over: `make practice-reset` (or python -m migrationlab pra
 """
 
 
+def practice_dir() -> Path:
+    return lab_settings().practice_dir or PRACTICE
+
+
 def practice_copy(*, reset: bool = False) -> Path:
     """The practice copy of the project, made from the repository if missing (or RESET)."""
-    if reset and PRACTICE.exists():
-        shutil.rmtree(PRACTICE)
-    if not (PRACTICE / "alembic.ini").exists():
-        PRACTICE.mkdir(parents=True, exist_ok=True)
-        copy_project(PRACTICE)
-        (PRACTICE / "README.md").write_text(README)
-    return PRACTICE
+    root = practice_dir()
+    if reset and root.exists():
+        shutil.rmtree(root)
+    if not (root / "alembic.ini").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        copy_project(root)
+        (root / "README.md").write_text(README)
+    return root
 
 
 def environment(database: URL, server: URL) -> dict[str, str]:
@@ -64,8 +70,10 @@ def environment(database: URL, server: URL) -> dict[str, str]:
 
 
 def banner(database: URL) -> str:
+    root = practice_dir()
+    shown = root.relative_to(REPO_ROOT) if root.is_relative_to(REPO_ROOT) else root
     return (
-        f"Practice copy of the project: {PRACTICE.relative_to(REPO_ROOT)} "
+        f"Practice copy of the project: {shown} "
         f"(`make practice-reset` starts it over)\n"
         f"DATABASE_URL names your practice database {database.database}; try:\n"
         "  alembic upgrade head && alembic current && psql -c '\\dt'\n"

@@ -86,24 +86,3 @@ def test_notebook_shape(path: Path):
         if len(re.sub(r"'''.*?'''", "''", c.source, flags=re.S).splitlines()) > 12
     ]
     assert not too_long, f"{path.name}: code cells over 12 lines (move plumbing to a helper): {too_long}"
-
-
-@pytest.mark.after_notebooks
-def test_repository_is_unchanged_after_the_notebooks_ran(repository_state_at_start):
-    assert repository_state() == repository_state_at_start
-
-
-def repository_state() -> str:
-    result = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True, text=True
-    )
-    diff = subprocess.run(["git", "diff"], cwd=REPO, capture_output=True, text=True)
-    return result.stdout + diff.stdout
-
-
-@pytest.fixture(scope="session")
-def repository_state_at_start(request) -> str:
-    return request.config.stash[STATE]
-
-
-STATE = pytest.StashKey()

@@ -89,3 +89,37 @@ def test_commands_from_many_threads_each_get_their_own_output(scratch, db):
         thread.join()
     assert all(r.ok and r.output == "003 (head)\n" for r in results.values()), results
     assert printed == {i: f"thread {i} was here\n" for i in range(12)}
+
+
+def test_twenty_labs_in_threads_each_work_alone():
+    """As a learner running migrations in background threads would: every Lab gets its own
+    database and (half of them) its own scratch copy, every command its own output, and
+    nothing process-wide is left changed."""
+    from migrationlab import Lab
+
+    cwd, path, env = os.getcwd(), list(sys.path), dict(os.environ)
+    results: dict[int, tuple] = {}
+
+    def work(i: int) -> None:
+        try:
+            with captured() as shown:
+                lab = Lab(scratch=i % 2 == 0)
+                result = lab.alembic("upgrade head")
+            version = lab.query("select version_num from alembic_version")
+            results[i] = (result.ok, "Running upgrade 002 -> 003" in shown.getvalue(), version, lab)
+        except Exception as error:  # noqa: BLE001 (reported below)
+            results[i] = (error,)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert all(r[:3] == (True, True, [("003",)]) for r in results.values()), results
+        assert len({r[3].db.name for r in results.values()}) == 20
+        assert (os.getcwd(), sys.path, dict(os.environ)) == (cwd, path, env)
+    finally:
+        for r in results.values():
+            if len(r) == 4:
+                r[3].close()

