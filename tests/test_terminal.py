@@ -50,16 +50,18 @@ def test_serve_gives_its_command_a_practice_database(tmp_path):
     assert (tmp_path / "practice" / "alembic.ini").exists()
 
 
-GUIDE = """
+GUIDE = r"""
 set -e
 cd "$LAB_PRACTICE_DIR"
 alembic upgrade head
 alembic current
-sed -i 's/^    name: str = Field(max_length=100)$/&\\n    phone_number: str | None = Field(default=None, max_length=20)/' app/api/users/models.py
+field='    phone_number: str | None = Field(default=None, max_length=20)'
+sed -i "s/^    name: str = Field(max_length=100)\$/&\n$field/" app/api/users/models.py
 alembic revision --autogenerate -m "add phone_number to users"
 alembic upgrade head
-psql -c '\\dt'
-psql "$DATABASE_URL" -Atc 'select column_name from information_schema.columns where table_name = $$users$$ and column_name = $$phone_number$$'
+psql -c '\dt'
+psql "$DATABASE_URL" -Atc 'select column_name from information_schema.columns
+                           where table_name = $$users$$ and column_name = $$phone_number$$'
 """
 
 
@@ -107,8 +109,10 @@ def test_serve_killed_by_sigkill_takes_its_command_along(tmp_path):
     environ = {k: v for k, v in os.environ.items() if k != "LAB_SERVER_URL"}
     environ.update(LAB_BACKEND="embedded", LAB_PRACTICE_DIR=str(tmp_path / "practice"))
     code = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
-    owner = subprocess.Popen([sys.executable, "-m", "migrationlab", "serve", "--", sys.executable, "-c", code],
-                             cwd=REPO, env=environ, stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen(
+        [sys.executable, "-m", "migrationlab", "serve", "--", sys.executable, "-c", code],
+        cwd=REPO, env=environ, stdout=subprocess.PIPE, text=True,
+    )
     owner.stdout.readline()  # ready
     child = int(owner.stdout.readline())
     owner.send_signal(signal.SIGKILL)
