@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from migrationlab.display import describe_table, format_rows, table_names
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
-from migrationlab.infra.sandbox import sandbox
+from migrationlab.infra.sandbox import Sandbox, sandbox
 from migrationlab.project import Project, Result
 
 
@@ -91,6 +91,22 @@ class Lab:
         print(f"alembic_version: {', '.join(r[0] for r in rows) or '(empty)'}")
         return rows[0][0] if len(rows) == 1 else None
 
+    def schema_revision(self) -> str | None:
+        """The revision whose tables and columns this database has now, whatever its
+        alembic_version row says: each revision of the project is built on a fresh
+        database and compared. "base" for no application table; None if none matches."""
+        mine = _shape(self.engine)
+        if not mine:
+            return "base"
+        script = self.project.script()
+        for revision in reversed(list(script.walk_revisions())):
+            with Sandbox.create(self.db.server_url) as built:
+                if not self.project.alembic(f"upgrade {revision.revision}", built.url).ok:
+                    continue
+                if _shape(built.engine) == mine:
+                    return revision.revision
+        return None
+
     # -- files of the project ----------------------------------------------------
     def show(self, relative: str) -> None:
         """Print a file of the project."""
@@ -132,6 +148,15 @@ class Lab:
         """Drop the database and remove the scratch copy (also done at exit)."""
         self.project.close()
         self.db.close()
+
+
+def _shape(engine: sa.Engine) -> dict[str, dict[str, str]]:
+    """Each application table's columns and their types: enough to tell revisions apart."""
+    inspector = sa.inspect(engine)
+    return {
+        table: {c["name"]: str(c["type"]) for c in inspector.get_columns(table)}
+        for table in inspector.get_table_names() if table != "alembic_version"
+    }
 
 
 @contextlib.contextmanager

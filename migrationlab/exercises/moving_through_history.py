@@ -1,7 +1,7 @@
 """Checks for 03_Moving_Through_History."""
 
 from migrationlab.display import table_names
-from migrationlab.exercises import verdict
+from migrationlab.exercises import disagreement, verdict
 
 
 def _state(lab) -> tuple[set[str], list[str] | None]:
@@ -29,11 +29,14 @@ def exercise_1(lab) -> bool:
         and tables == {"alembic_version", "users", "posts"}
         and "is_active" not in columns
     )
-    step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
+    hint = None if ok else disagreement(lab, versions)
+    if hint is None:
+        step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
+        hint = f"the database {_where(versions)}; try {step}"
     return verdict(
         ok,
         right="the database is at 002: users and posts, and users has no is_active yet",
-        not_yet=f"the database {_where(versions)}; try {step}",
+        not_yet=hint,
     )
 
 
@@ -42,10 +45,11 @@ def exercise_2(lab) -> bool:
     tables, versions = _state(lab)
     others = sorted(tables - {"alembic_version"})
     ok = versions == [] and not others
+    hint = None if ok else disagreement(lab, versions)
     return verdict(
         ok,
         right="no application tables, and alembic_version holds no revision: the database is at base",
-        not_yet=f"the database {_where(versions)}"
+        not_yet=hint or f"the database {_where(versions)}"
         + (f" with tables {', '.join(others)}" if others else "")
         + '; run lab.alembic("downgrade base")',
     )

@@ -66,6 +66,7 @@ def exercise_2(lab) -> bool:
         not_yet=(
             f"alembic_version holds {', '.join(at) or 'nothing'}; `alembic current` "
             + ("fails" if not current.ok else f"does not show {head}")
-            + "; stamp the database with the revision its tables match"
+            + f"; the tables are those of {lab.schema_revision() or 'no revision'}: stamp the "
+            "database with it"
         ),
     )

@@ -1,16 +1,17 @@
 """Checks for 02_Where_Am_I."""
 
-from migrationlab.exercises import verdict
+from migrationlab.exercises import disagreement, verdict, versions
 
 
 def exercise_1(lab) -> bool:
-    """The database should be one step below head: 002."""
-    version = lab.query("select version_num from alembic_version")
-    at = version[0][0] if version else None
+    """The database should be one step below head: 002, in its row and its tables."""
+    rows = versions(lab)
+    ok = rows == ["002"] and lab.schema_revision() == "002"
     return verdict(
-        at == "002",
+        ok,
         right="the database is at 002, one step below head",
-        not_yet=f"the database is at {at or 'no revision'}; "
+        not_yet=(None if ok else disagreement(lab, rows))
+        or f"the database is at {', '.join(rows or []) or 'no revision'}; "
         'run lab.alembic("upgrade head") then lab.alembic("downgrade -1")',
     )
 
