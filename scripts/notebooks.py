@@ -87,9 +87,25 @@ def index_notebook(paths: list[Path], titles: dict[Path, str], ledes: dict[Path,
     return nb
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Consecutive writes to one stream as one output, as nbval compares them: how a
+    kernel happened to split them is not part of what a cell shows."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
 def render(nb: nbformat.NotebookNode) -> str:
     for cell in nb.cells:
         cell.pop("id", None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nb.nbformat_minor = 4  # no cell ids: they would change on every write
     return nbformat.writes(nb) + "\n"
 
