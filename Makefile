@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JUPYTER_ARGS ?=
 # Tests run on every core (notebooks in parallel, each whole on one worker).
-PYTEST_ARGS ?= -n auto --dist loadfile
+PYTEST_ARGS ?= -n auto
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_ARGS := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # A JupyterLab terminal starts in the practice copy, with the practice database

@@ -13,6 +13,7 @@ named up front, since nbval compares their stored outputs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -38,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUNTIME_DIR] = os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
     if is_worker(config):
         return  # the controller started the server and took the repository's state
+    config.pluginmanager.register(PlainReportsOffTerminal(config), "plain-reports-off-terminal")
     config.stash[STATE] = repository_state()
     config.stash[LOCAL_NOTEBOOKS] = notebooks_with_local_changes()
     if os.environ.get("LAB_SERVER_URL"):
@@ -53,24 +55,28 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return local_notebooks_report(config)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Once every test and notebook has run: the repository must be as it was."""
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    """Once every test and notebook has run (on every worker): the repository must be as
+    it was. A change is reported as a failed check, like any failed test."""
+    result = yield
     config = session.config
-    if is_worker(config) or STATE not in config.stash:
-        return
-    if repository_state() != config.stash[STATE]:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        config.stash[STATE] = None  # reported in the summary
+    if is_worker(config) or config.option.collectonly or STATE not in config.stash:
+        return result
+    before, after = config.stash[STATE], repository_state()
+    if after != before:
+        config.hook.pytest_runtest_logreport(report=pytest.TestReport(
+            nodeid="conftest.py::repository_unchanged_after_every_test_and_notebook",
+            location=("conftest.py", None, "repository_unchanged_after_every_test_and_notebook"),
+            keywords={}, outcome="failed", when="call",
+            longrepr="Running the suite changed the repository (git status / git diff): a test or "
+            "notebook wrote into it; lessons that change files use Lab(scratch=True).\n"
+            f"before:\n{before or '  (clean)'}\nafter:\n{after}",
+        ))
+    return result
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    if config.stash.get(STATE, "") is None:
-        terminalreporter.section("the repository changed", red=True)
-        terminalreporter.write_line(
-            "Running the suite changed the repository (git status / git diff differ from before "
-            "it ran): a test or notebook wrote into it. Notebooks must use Lab(scratch=True)."
-        )
-        terminalreporter.write_line(_git("status", "--short").rstrip())
     for line in local_notebooks_report(config):
         terminalreporter.write_line(line, yellow=True)
 
@@ -119,3 +125,23 @@ def local_notebooks_report(config: pytest.Config) -> list[str]:
         "`git stash pop`), or move copies into notebooks/practice/ (never tested) and "
         "`git checkout -- notebooks`",
     ]
+
+
+# -- logs that are not terminals ------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+class PlainReportsOffTerminal:
+    """nbval colours its reports unless --color=no, and IPython colours a kernel's
+    traceback whatever pytest is told: where pytest itself writes without colour (a
+    log file, CI), strip both; a terminal keeps them."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not reporter.hasmarkup and isinstance(report.longrepr, str):
+            report.longrepr = ANSI.sub("", report.longrepr)

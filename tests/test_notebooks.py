@@ -86,3 +86,22 @@ def test_notebook_shape(path: Path):
         if len(re.sub(r"'''.*?'''", "''", c.source, flags=re.S).splitlines()) > 12
     ]
     assert not too_long, f"{path.name}: code cells over 12 lines (move plumbing to a helper): {too_long}"
+
+
+def test_a_failure_report_in_a_log_file_has_no_colour_codes(tmp_path):
+    """nbval colours its reports and IPython its tracebacks even where output is not a
+    terminal; the suite strips them there (a CI log, `make test > log`)."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print('now')", execution_count=1, outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="then\n")]),
+        nbformat.v4.new_code_cell("1/0"),
+    ])
+    nbformat.write(nb, tmp_path / "stale.ipynb")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(tmp_path),
+         "--nbval", str(tmp_path / "stale.ipynb")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert "2 failed" in result.stdout, result.stdout
+    assert "ZeroDivisionError" in result.stdout and "then" in result.stdout
+    assert "\x1b[" not in result.stdout + result.stderr

@@ -52,7 +52,6 @@ def test_serve_gives_its_command_a_practice_database(tmp_path):
 
 GUIDE = r"""
 set -e
-cd "$LAB_PRACTICE_DIR"
 alembic upgrade head
 alembic current
 field='    phone_number: str | None = Field(default=None, max_length=20)'
@@ -68,7 +67,10 @@ psql "$DATABASE_URL" -Atc 'select column_name from information_schema.columns
 def test_the_guides_commands_work_as_typed_in_the_practice_copy(tmp_path):
     before = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True)
     practice = tmp_path / "practice"
-    result = serve("bash", "-c", GUIDE, practice=practice)
+    (tmp_path / "typed").write_text(GUIDE)
+    # Typed into a terminal, as JupyterLab starts one (python -m migrationlab terminal).
+    result = serve("sh", "-c", f"SHELL=/bin/bash python -m migrationlab terminal < {tmp_path / 'typed'}",
+                   practice=practice)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert "Running upgrade 002 -> 003" in out and "003 (head)" in out
