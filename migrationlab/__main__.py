@@ -11,7 +11,6 @@ Every mistake is one line on stderr, naming the problem and the fix; exit code 2
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -33,9 +32,8 @@ def serve(command: list[str]) -> int:
         practice = Sandbox.create(server.url)
         terminal.practice_copy()
         env = {
-            **os.environ,
+            **terminal.environment(practice.url),
             "LAB_SERVER_URL": server.url.render_as_string(hide_password=False),
-            **terminal.environment(practice.url, server.url),
         }
         print(
             f"migrationlab: disposable PostgreSQL ready ({type(server).__name__}); "

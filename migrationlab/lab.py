@@ -4,14 +4,19 @@ what a terminal would show."""
 from __future__ import annotations
 
 import contextlib
+import difflib
+import time
 from collections.abc import Iterator
+from types import ModuleType
 
 import sqlalchemy as sa
 
+from migrationlab import magics
 from migrationlab.display import describe_table, format_rows, table_names
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
 from migrationlab.infra.sandbox import Sandbox, sandbox
-from migrationlab.project import Project, Result
+from migrationlab.infra.urls import redact
+from migrationlab.project import REPO_ROOT, Project, Result
 
 
 class Lab:
@@ -25,17 +30,25 @@ class Lab:
         lab.schema("users")
 
     ``Lab(scratch=True)`` works on a scratch copy of app/, alembic/ and alembic.ini,
-    for lessons that edit models or create revision files.
+    for lessons that edit models or create revision files; a ``%%lab_file PATH``
+    cell writes a file of it.
     """
 
-    def __init__(self, *, scratch: bool = False) -> None:
+    def __init__(self, *, scratch: bool = False, project: Project | None = None) -> None:
         install_notebook_handler()
+        magics.register()
         self.db = sandbox()
-        self.project = Project.scratch() if scratch else Project.repo()
+        self.project = project or (Project.scratch() if scratch else Project.repo())
+        self._owns_project = project is None
 
     @property
     def engine(self) -> sa.Engine:
         return self.db.engine
+
+    def another_database(self) -> Lab:
+        """A second lab on a fresh, empty database and the same project files: a
+        teammate's laptop, a staging server. Closing it leaves this lab's files alone."""
+        return Lab(project=self.project)
 
     # -- commands, shown as typed ------------------------------------------------
     def alembic(self, args: str, *, in_process: bool | None = None, check: bool = False) -> Result:
@@ -47,8 +60,25 @@ class Lab:
         return result
 
     def shell(self, command: str) -> Result:
-        """Run a shell command at the project root and print it as a terminal would."""
+        """Run a shell command at the project root, as in a terminal of `make lab`: with
+        DATABASE_URL and the PG* variables naming this lab's database, and the kit's
+        virtualenv and PostgreSQL client tools first on PATH."""
         return _shown(self.project.shell(command, self.db.url))
+
+    def environment(self) -> None:
+        """Print what `shell` sets for its commands (the password as ***)."""
+        env = self.project.environment(self.db.url)
+        for key in ("DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+            if key in env:
+                print(f"{key}={redact(env[key], self.db.url)}")
+        first = env["PATH"].split(":")[:2]
+        print("PATH starts with the kit's virtualenv and the server's client tools:")
+        print("\n".join(f"  {self.project.tidy(p, self.db.url)}" for p in first))
+
+    def import_app(self, module: str) -> ModuleType:
+        """The project's module (e.g. "app.core.config"), imported afresh from its files;
+        nothing else in the notebook changes (sys.path stays as it was)."""
+        return self.project.import_app(module)
 
     # -- looking at the database -------------------------------------------------
     def sql(self, statement: str, **params: object) -> None:
@@ -64,6 +94,16 @@ class Lab:
                       else result.context.cursor.statusmessage)
                 return
             print(format_rows(list(result.keys()), [tuple(row) for row in result]))
+
+    def try_sql(self, statement: str, **params: object) -> bool:
+        """Run SQL that PostgreSQL may refuse: print its refusal as psql does, instead of
+        stopping the notebook. True if it ran."""
+        try:
+            self.sql(statement, **params)
+        except SQLError as error:
+            print(error)
+            return False
+        return True
 
     def query(self, statement: str, **params: object) -> list[tuple]:
         """Run a query and return its rows without printing."""
@@ -84,12 +124,18 @@ class Lab:
 
     def version(self) -> str | None:
         """Print and return what the alembic_version table holds."""
-        if "alembic_version" not in table_names(self.engine):
+        rows = self.versions()
+        if rows is None:
             print("alembic_version: (no such table: never migrated)")
             return None
-        rows = self.query("select version_num from alembic_version order by 1")
-        print(f"alembic_version: {', '.join(r[0] for r in rows) or '(empty)'}")
-        return rows[0][0] if len(rows) == 1 else None
+        print(f"alembic_version: {', '.join(rows) or '(empty)'}")
+        return rows[0] if len(rows) == 1 else None
+
+    def versions(self) -> list[str] | None:
+        """The rows of alembic_version, sorted (None: the table does not exist)."""
+        if "alembic_version" not in table_names(self.engine):
+            return None
+        return sorted(r[0] for r in self.query("select version_num from alembic_version"))
 
     def schema_revision(self) -> str | None:
         """The revision whose tables and columns this database has now, whatever its
@@ -98,8 +144,7 @@ class Lab:
         mine = _shape(self.engine)
         if not mine:
             return "base"
-        script = self.project.script()
-        for revision in reversed(list(script.walk_revisions())):
+        for revision in reversed(list(self.project.script().walk_revisions())):
             with Sandbox.create(self.db.server_url) as built:
                 if not self.project.alembic(f"upgrade {revision.revision}", built.url).ok:
                     continue
@@ -107,29 +152,49 @@ class Lab:
                     return revision.revision
         return None
 
+    @contextlib.contextmanager
+    def timed(self, label: str) -> Iterator[None]:
+        """Print how long the block took, as ``LABEL: 0.41 s``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            print(f"{label}: {time.perf_counter() - start:.2f} s")
+
     # -- files of the project ----------------------------------------------------
     def show(self, relative: str) -> None:
         """Print a file of the project."""
         print(f"# {relative}\n" + self.project.path(relative).read_text().rstrip("\n"))
 
-    def edit(self, relative: str, old: str, new: str) -> None:
-        """Replace OLD with NEW in a file of the scratch copy (exactly once)."""
-        path = self._writable(relative)
-        text = path.read_text()
-        if text.count(old) != 1:
-            raise LabError(
-                f"{relative}: the text to replace appears {text.count(old)} times, not once; "
-                "give a longer, unique piece"
-            )
-        path.write_text(text.replace(old, new))
-        print(f"edited {relative}")
+    def diff(self, relative: str) -> None:
+        """Print what changed in a file of the scratch copy against the repository's
+        version, as `git diff` would show it in the learner's own project."""
+        before = (REPO_ROOT / relative).read_text().splitlines(keepends=True)
+        after = self.project.path(relative).read_text().splitlines(keepends=True)
+        lines = difflib.unified_diff(before, after, f"a/{relative}", f"b/{relative}", n=2)
+        print("".join(lines).rstrip("\n") or f"{relative}: no changes")
 
     def write(self, relative: str, text: str) -> None:
-        """Create or overwrite a file of the scratch copy."""
+        """Create or overwrite a file of the scratch copy (a %%lab_file cell calls this),
+        and say what changed."""
         path = self._writable(relative)
+        before = path.read_text() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(f"wrote {relative}")
+        print(magics.changes(relative, before, text))
+
+    def write_revision(
+        self, rev: str, message: str, *, parent: str | None, upgrade: str = "", downgrade: str = ""
+    ) -> str:
+        """Write revision REV after PARENT into the scratch copy, as `alembic revision -m
+        MESSAGE --rev-id REV` writes it (the project's script.py.mako), with UPGRADE and
+        DOWNGRADE as its functions' bodies: a teammate's file, as `git pull` brings it.
+        Returns the file's project-relative path."""
+        self._writable("alembic")
+        path = self.project.write_revision(rev, message, parent=parent, upgrade=upgrade,
+                                           downgrade=downgrade)
+        print(f"wrote {path}")
+        return path
 
     def remove(self, relative: str) -> None:
         """Delete a file of the scratch copy."""
@@ -146,7 +211,8 @@ class Lab:
 
     def close(self) -> None:
         """Drop the database and remove the scratch copy (also done at exit)."""
-        self.project.close()
+        if self._owns_project:
+            self.project.close()
         self.db.close()
 
 

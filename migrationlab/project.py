@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 import traceback
 from collections.abc import Iterator
@@ -32,7 +33,8 @@ from sqlalchemy.engine import URL
 
 from migrationlab.errors import LabError
 from migrationlab.infra.ownership import clean_dir, new_owned_dir, reap_dirs
-from migrationlab.infra.urls import libpq_url, redact
+from migrationlab.infra.servers import client_tools
+from migrationlab.infra.urls import libpq_env, libpq_url, redact
 from migrationlab.infra.watchdog import watch
 
 if TYPE_CHECKING:
@@ -119,13 +121,42 @@ class Project:
         """The head revisions of the files, sorted."""
         return sorted(self.script().get_heads())
 
+    def current(self, engine: sa.Engine) -> list[str]:
+        """The revisions the database is at, as alembic reads them (sorted; empty at base
+        or when it was never migrated)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with engine.connect() as conn:
+            return sorted(MigrationContext.configure(conn).get_current_heads())
+
+    def write_revision(
+        self, rev: str, message: str, *, parent: str | None, upgrade: str = "", downgrade: str = ""
+    ) -> str:
+        """Write revision REV after PARENT, as `alembic revision -m MESSAGE --rev-id REV`
+        does (alembic's own ScriptDirectory and the project's script.py.mako), with UPGRADE
+        and DOWNGRADE (code) as the bodies of its two functions. Returns its path, relative
+        to the project."""
+        from alembic.script import ScriptDirectory
+
+        with self._fresh_imports(), captured():  # alembic prints "Generating ... done"
+            script = ScriptDirectory.from_config(self.config())
+            revision = script.generate_revision(
+                rev, message, head=parent or "base", splice=True,
+                upgrades=_body(upgrade), downgrades=_body(downgrade),
+            )
+        return str(Path(revision.path).relative_to(self.root))
+
     # -- running alembic ------------------------------------------------------------
-    def alembic(self, args: str, database_url: URL, *, in_process: bool | None = None) -> Result:
+    def alembic(
+        self, args: str, database_url: URL, *, in_process: bool | None = None,
+        connection: sa.Connection | None = None,
+    ) -> Result:
         """Run `alembic ARGS` on the database, as typed in a terminal at the project root.
 
         In-process by default (about 20 ms, against some 800 ms for a new
         process); either way the project's models and revision files are read
-        afresh, so a file edited a moment ago is what alembic sees.
+        afresh, so a file edited a moment ago is what alembic sees. CONNECTION runs
+        it on a connection the caller holds (and commits, or rolls back).
         """
         try:
             argv = shlex.split(args)
@@ -134,7 +165,7 @@ class Project:
         if in_process is None:
             in_process = True
         if in_process:
-            output, code = self._alembic_in_process(argv, database_url)
+            output, code = self._alembic_in_process(argv, database_url, connection)
         else:
             output, code = self._alembic_process(argv, database_url)
         return Result(f"alembic {args}", self.tidy(output, database_url), code)
@@ -143,14 +174,16 @@ class Project:
         proc = subprocess.run(
             [sys.executable, "-m", "alembic", *argv],
             cwd=self.root,
-            env=self.environment(url),
+            env={**self.environment(url), "PYTHONDONTWRITEBYTECODE": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         return proc.stdout, proc.returncode
 
-    def _alembic_in_process(self, argv: list[str], url: URL) -> tuple[str, int]:
+    def _alembic_in_process(
+        self, argv: list[str], url: URL, handed_in: sa.Connection | None = None
+    ) -> tuple[str, int]:
         from alembic.config import CommandLine
 
         cli = CommandLine(prog="alembic")
@@ -164,6 +197,9 @@ class Project:
                     # Offline: env.py renders SQL for the dialect of DATABASE_URL.
                     with environ(DATABASE_URL=libpq_url(url)):
                         cli.run_cmd(config, options)
+                elif handed_in is not None:
+                    config.attributes["connection"] = handed_in
+                    cli.run_cmd(config, options)
                 else:
                     with engine.connect() as connection:
                         # env.py runs on this connection instead of opening its own.
@@ -211,18 +247,26 @@ class Project:
                 sys.path[:] = path
 
     # -- the shell ----------------------------------------------------------------
-    def environment(self, url: URL, **extra: str) -> dict[str, str]:
-        """The environment of a command run at the project root, as a learner's terminal
-        has it: DATABASE_URL naming the database, the kit's virtualenv first on PATH
-        (alembic, uvicorn), and no bytecode caches written into the project."""
-        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        return {**os.environ, "DATABASE_URL": libpq_url(url), "PYTHONDONTWRITEBYTECODE": "1",
-                "PATH": path, **extra}
+    def environment(self, url: URL) -> dict[str, str]:
+        """The environment of a command run for the database at URL, as a terminal of
+        `make lab` has it: DATABASE_URL (in the form psql and the app both take) and the
+        PG* variables naming it, the kit's virtualenv (alembic, uvicorn) and the
+        PostgreSQL client tools of the server's major version first on PATH."""
+        first = [str(Path(sys.executable).parent), str(client_tools(url))]
+        rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in first]
+        return {
+            **os.environ,
+            "DATABASE_URL": libpq_url(url),
+            **libpq_env(url),
+            "PATH": os.pathsep.join(first + rest),
+        }
 
-    def shell(self, command: str, database_url: URL, env: dict[str, str] | None = None) -> Result:
-        """Run a shell command at the project root with DATABASE_URL set, as a learner would."""
+    def shell(self, command: str, database_url: URL) -> Result:
+        """Run a shell command at the project root with the database's environment (and
+        no bytecode caches written into the project), as a learner would."""
+        env = {**self.environment(database_url), "PYTHONDONTWRITEBYTECODE": "1"}
         proc = subprocess.run(
-            command, shell=True, cwd=self.root, env=env or self.environment(database_url),
+            command, shell=True, cwd=self.root, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         return Result(command, self.tidy(proc.stdout, database_url), proc.returncode)
@@ -240,6 +284,11 @@ class Project:
             self._watchdog.kill()
             self._watchdog.wait()
             self._watchdog = None
+
+
+def _body(code: str) -> str:
+    """Code as the body of a function in script.py.mako, which indents its first line."""
+    return textwrap.indent(textwrap.dedent(code).strip("\n"), "    ").lstrip(" ")
 
 
 def copy_project(root: Path) -> None:

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from migrationlab.infra.embedded import embedded_bin_dir
-from migrationlab.infra.servers import client_tools
 from migrationlab.infra.settings import lab_settings
-from migrationlab.infra.urls import libpq_env, libpq_url
-from migrationlab.project import REPO_ROOT, copy_project
+from migrationlab.project import REPO_ROOT, Project, copy_project
 
 PRACTICE = REPO_ROOT / "notebooks" / "practice"
 README = """\
@@ -57,16 +53,10 @@ def practice_copy(*, reset: bool = False) -> Path:
     return root
 
 
-def environment(database: URL, server: URL) -> dict[str, str]:
-    """The variables a learner's commands get: the practice DATABASE_URL, libpq's PG*
-    variables for it, and PATH with the virtualenv and matching client tools first."""
-    first = [str(Path(sys.executable).parent), str(client_tools(server, embedded_bin_dir()))]
-    rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in first]
-    return {
-        "DATABASE_URL": libpq_url(database),
-        **libpq_env(database),
-        "PATH": os.pathsep.join(first + rest),
-    }
+def environment(database: URL) -> dict[str, str]:
+    """What a learner's commands get: the practice DATABASE_URL, libpq's PG* variables
+    for it, and PATH with the virtualenv and matching client tools first."""
+    return Project(practice_dir()).environment(database)
 
 
 def banner(database: URL) -> str:

@@ -9,7 +9,7 @@
 # it (the directory above scripts/), with the app's virtualenv active.
 #
 # Environment:
-#   DATABASE_URL        required: the app's SQLAlchemy URL (postgresql+psycopg2://...)
+#   DATABASE_URL        required: the app's database URL (postgresql://... or postgresql+psycopg2://...)
 #   BACKUP_DIR          where backups go (default: backups)
 #   BACKUP_NAME         backup file name (default: backup_YYYYmmdd_HHMMSS.sql)
 #   DEPLOY_PULL_CMD     default: git pull origin main              (empty: skip)
@@ -86,8 +86,10 @@ pg_major() { "$1" --version 2>/dev/null | sed -nE 's/^pg_dump \(PostgreSQL\) ([0
 
 server_major() {
     # 0 when the server can't be asked: then the newest pg_dump is chosen.
-    "$PYTHON" -c 'import os, sqlalchemy as sa
-with sa.create_engine(os.environ["DATABASE_URL"]).connect() as c:
+    # postgresql://... (as psql writes it) means psycopg2 here, as in the app's settings.
+    "$PYTHON" -c 'import os, re, sqlalchemy as sa
+url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg2://", os.environ["DATABASE_URL"])
+with sa.create_engine(url).connect() as c:
     print(int(c.exec_driver_sql("show server_version_num").scalar()) // 10000)' 2>/dev/null || echo 0
 }
 

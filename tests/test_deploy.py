@@ -256,3 +256,19 @@ def test_dry_run_on_an_empty_database_renders_the_whole_history(db, tmp_path):
 
 def version_table_missing(db: Sandbox) -> bool:
     return "alembic_version" not in sa.inspect(db.engine).get_table_names()
+
+
+def test_a_plain_postgresql_url_picks_the_pg_dump_of_the_servers_version(at_002, tmp_path):
+    """DATABASE_URL as psql writes it (postgresql://, as `make lab` hands it out): the
+    server is still asked for its version, so a newer pg_dump on PATH is not chosen."""
+    newer = tmp_path / "bin" / "pg_dump"
+    newer.parent.mkdir()
+    newer.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 99.0'\n")
+    newer.chmod(0o755)
+    with at_002.engine.connect() as conn:
+        major = int(conn.exec_driver_sql("show server_version_num").scalar()) // 10000
+    plain = at_002.url.set(drivername="postgresql")
+    result = deploy(plain, tmp_path, "--dry-run", PATH=f"{newer.parent}{os.pathsep}{PATH}")
+    assert result.returncode == 0, result.stdout
+    result = deploy(plain, tmp_path, BACKUP_NAME="b.sql", PATH=f"{newer.parent}{os.pathsep}{PATH}")
+    assert f"Backing up the database: pg_dump {major}" in result.stdout, result.stdout

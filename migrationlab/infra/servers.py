@@ -185,13 +185,21 @@ def answers(url: URL) -> bool:
         return False
 
 
-def client_tools(url: URL, fallback: Path) -> Path:
+_tools: dict[str, Path] = {}
+
+
+def client_tools(url: URL) -> Path:
     """The PostgreSQL client tools (psql, pg_dump) for the server at URL: the same major
     version if this machine has it (a newer pg_dump writes settings an older server
-    cannot restore, such as 18's SET transaction_timeout on 15), else FALLBACK."""
-    with connect(url) as conn:
-        major = int(conn.exec_driver_sql("show server_version_num").scalar()) // 10000
-    same = Path(f"/usr/lib/postgresql/{major}/bin")
-    if (same / "pg_dump").exists() and (same / "psql").exists():
-        return same
-    return fallback
+    cannot restore, such as 18's SET transaction_timeout on 15), else the embedded
+    wheel's (PostgreSQL 18)."""
+    from migrationlab.infra.embedded import embedded_bin_dir
+
+    key = url.set(database="postgres").render_as_string(hide_password=False)
+    if key not in _tools:
+        with connect(url) as conn:
+            major = int(conn.exec_driver_sql("show server_version_num").scalar()) // 10000
+        same = Path(f"/usr/lib/postgresql/{major}/bin")
+        found = (same / "pg_dump").exists() and (same / "psql").exists()
+        _tools[key] = same if found else embedded_bin_dir()
+    return _tools[key]

@@ -1,15 +1,16 @@
-"""The real FastAPI app, started from a notebook: in-process through its lifespan
-(TestClient), or served by uvicorn on a local port; each request printed as a
-person would read it.
+"""10_Environments_and_FastAPI: the real FastAPI app started from the notebook, in-process
+through its lifespan (TestClient) or served by uvicorn on a local port, each request
+printed as a person would read it; environment variables and .env files for a block;
+and the exercise checks.
 
 Example::
 
-    from migrationlab import Lab, appdemo
+    from migrationlab import Lab
+    from migrationlab.lessons import environments_and_fastapi as lesson
     lab = Lab()
     lab.alembic("upgrade head")
-    with appdemo.running(lab, "production") as api:   # prints the app's startup log
+    with lesson.running(lab, "production") as api:   # prints the app's startup log
         api.post("/users/", {"email": "ada@example.com", "name": "Ada"})
-        api.get("/users/1")
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -27,20 +27,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from migrationlab.errors import LabError
+from migrationlab.infra.urls import libpq_url
 from migrationlab.lab import Lab
-from migrationlab.project import environ  # noqa: F401  (notebooks call appdemo.environ)
+from migrationlab.lessons import Verdict, verdict
+from migrationlab.project import environ
+
+__all__ = ["Client", "env_file", "environ", "exercise_1", "exercise_2", "running", "served"]
 
 # Fields that differ on every run (the server's clock): left out of printed bodies.
 UNSTABLE = ("created_at",)
-
-
-def use_project(lab: Lab) -> None:
-    """Let `import app...` find LAB's project, as Python started at its root would."""
-    root = str(lab.project.root)
-    if root in sys.path:
-        sys.path.remove(root)
-    sys.path.insert(0, root)
-    print("`import app` now reads the project's app/, as Python started at the project root does")
 
 
 @contextlib.contextmanager
@@ -55,7 +50,7 @@ def env_file(text: str) -> Iterator[Path]:
 def _fresh_app(lab: Lab):
     """app.main imported afresh from LAB's project (in-process alembic commands drop
     the app's modules, so an import from before one would be stale)."""
-    main = lab.project.import_app("app.main")
+    main = lab.import_app("app.main")
     return main.app, sys.modules["app.core.db"]  # the very module app.main uses
 
 
@@ -131,8 +126,7 @@ def running(lab: Lab, environment: str) -> Iterator[Client]:
     lifespan (as uvicorn would), printing its log; stop it at the end of the block."""
     from fastapi.testclient import TestClient
 
-    url = lab.db.url.render_as_string(hide_password=False)
-    with environ(ENVIRONMENT=environment, DATABASE_URL=url), _app_log():
+    with environ(ENVIRONMENT=environment, DATABASE_URL=libpq_url(lab.db.url)), _app_log():
         application, db = _fresh_app(lab)
         print(f"starting the app: ENVIRONMENT={environment}")
         try:
@@ -156,12 +150,8 @@ def served(lab: Lab, environment: str = "production") -> Iterator[Client]:
     import httpx
 
     port = _free_port()
-    env = {
-        **os.environ,
-        "ENVIRONMENT": environment,
-        "DATABASE_URL": lab.db.url.render_as_string(hide_password=False),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = {**lab.project.environment(lab.db.url), "ENVIRONMENT": environment,
+           "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning"]
     print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
@@ -196,3 +186,50 @@ def _wait_until_up(http, process: subprocess.Popen, timeout: float = 20.0) -> No
         except httpx.TransportError:
             time.sleep(0.05)
     raise LabError("uvicorn did not answer within 20 s")
+
+
+# -- exercises -----------------------------------------------------------------------
+
+STAGING = {"username": "app", "password": "Sp@ce%2024", "host": "staging-host", "port": 5432,
+           "database": "staging_db"}
+
+
+def exercise_1(url: str) -> Verdict:
+    """The URL parses back into staging's parts, the password intact (never printed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.strip():
+        return verdict(False, right="", not_yet="write the URL between the quotes")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return verdict(False, right="", not_yet="SQLAlchemy cannot parse that as a URL")
+    wrong = [key for key, value in STAGING.items() if getattr(parsed, key) != value]
+    if not parsed.drivername.startswith("postgresql"):
+        wrong.insert(0, "scheme (postgresql://)")
+    return verdict(
+        not wrong,
+        right=f"{parsed.render_as_string(hide_password=True)}: every part, password included, "
+        "reads back intact",
+        not_yet=f"SQLAlchemy reads a different {', '.join(wrong)}"
+        + ("; percent-encode the password (quote_plus)" if "password" in wrong else ""),
+    )
+
+
+def exercise_2(prod: Lab) -> Verdict:
+    """you@example.com exists in prod with at least two posts."""
+    tables = {row[0] for row in prod.query("select tablename from pg_tables")}
+    if not {"users", "posts"} <= tables:
+        return verdict(False, right="", not_yet="prod has no users and posts tables; migrate it first")
+    rows = prod.query(
+        "select u.id, count(p.id) from users u left join posts p on p.user_id = u.id "
+        "where u.email = 'you@example.com' group by u.id"
+    )
+    posts = rows[0][1] if rows else 0
+    return verdict(
+        bool(rows) and posts >= 2,
+        right=f"you@example.com is in prod with {posts} posts",
+        not_yet="there is no user you@example.com in prod yet" if not rows
+        else f"you@example.com has {posts} post{'' if posts == 1 else 's'}; give them two",
+    )

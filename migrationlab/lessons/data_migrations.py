@@ -1,4 +1,5 @@
-"""Checks for 06_Data_Migrations: read the learner's own scratch files and database."""
+"""06_Data_Migrations: the exercise checks, on the learner's own scratch files and
+database. (The lesson times its backfills with ``Lab.timed``.)"""
 
 from __future__ import annotations
 
@@ -7,33 +8,20 @@ import re
 
 import sqlalchemy as sa
 
-from migrationlab.exercises import verdict
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
 
 APP_IMPORT = re.compile(r"^\s*(from|import)\s+app(\.|\s|$)", re.MULTILINE)
 BATCH = 20_000
 
 
-def _heads(lab) -> list[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config(str(lab.project.root / "alembic.ini"))
-    return sorted(ScriptDirectory.from_config(config).get_heads())
-
-
-def _at(lab) -> list[str]:
-    if "alembic_version" not in sa.inspect(lab.engine).get_table_names():
-        return []
-    return sorted(r[0] for r in lab.query("select version_num from alembic_version"))
-
-
-def _app_importers(lab) -> list[str]:
+def _app_importers(lab: Lab) -> list[str]:
     versions = lab.project.root / "alembic" / "versions"
     return sorted(p.name for p in versions.glob("*.py") if APP_IMPORT.search(p.read_text()))
 
 
-def _not_at_head(lab, newer_than: str) -> str | None:
-    heads, at = _heads(lab), _at(lab)
+def _not_at_head(lab: Lab, newer_than: str) -> str | None:
+    heads, at = lab.project.heads(), lab.versions() or []
     if heads == [newer_than] or not heads:
         return f"there is no revision after {newer_than} yet"
     if at != heads:
@@ -44,7 +32,7 @@ def _not_at_head(lab, newer_than: str) -> str | None:
     return None
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """example.org users deactivated by a revision after 006 that imports nothing from app."""
     problem = _not_at_head(lab, "006")
     importers = _app_importers(lab)
@@ -71,7 +59,7 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab) -> bool:
+def exercise_2(lab: Lab) -> Verdict:
     """users.email_local: NOT NULL, right for every row, filled in committed batches."""
     problem = _not_at_head(lab, "006")
     columns = {c["name"]: c for c in sa.inspect(lab.engine).get_columns("users")}

@@ -1,30 +1,30 @@
-"""Checks for 05_Operations_Cookbook: the learner's database, and a trial run of their
-downgrade inside a transaction that is rolled back (PostgreSQL's DDL is transactional),
-so checking changes nothing."""
+"""05_Operations_Cookbook: the exercise checks. They read the learner's database, and
+try their downgrade inside a transaction that is rolled back (PostgreSQL's DDL is
+transactional), so checking changes nothing. (The lesson's helpers are Lab's own:
+`lab.try_sql` for SQL that PostgreSQL refuses, %%lab_file for revision files.)"""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import sqlalchemy as sa
 
-from migrationlab.exercises import verdict
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, not_yet, verdict
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """A tags table with a NOT NULL name and a unique index ix_tags_name, and a downgrade
     that removes it."""
     inspector = sa.inspect(lab.engine)
     if "tags" not in inspector.get_table_names():
-        return _not_yet(
+        return not_yet(
             "there is no tags table yet: write revision 011 (revises 010) with "
             'op.create_table and op.create_index, then lab.alembic("upgrade head")'
         )
     problem = _tags_problem(inspector) or _not_at_head(lab)
     if problem:
-        return _not_yet(problem)
+        return not_yet(problem)
     gone = _after_downgrade(
         lab,
         lambda conn: "tags" not in sa.inspect(conn).get_table_names(),
@@ -37,18 +37,18 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab) -> bool:
+def exercise_2(lab: Lab) -> Verdict:
     """comments.user_id, nullable, with fk_comments_user_id_users ON DELETE SET NULL."""
     inspector = sa.inspect(lab.engine)
     columns = {c["name"]: c for c in inspector.get_columns("comments")}
     if "user_id" not in columns:
-        return _not_yet(
+        return not_yet(
             "comments has no user_id column yet: write the next revision with "
             'op.add_column and op.create_foreign_key, then lab.alembic("upgrade head")'
         )
     problem = _user_id_problem(inspector, columns["user_id"]) or _not_at_head(lab)
     if problem:
-        return _not_yet(problem)
+        return not_yet(problem)
     gone = _after_downgrade(
         lab,
         lambda conn: "user_id" not in {c["name"] for c in sa.inspect(conn).get_columns("comments")},
@@ -94,20 +94,9 @@ def _user_id_problem(inspector, column: dict) -> str | None:
     return None
 
 
-def _not_yet(message: str):
-    return verdict(False, right="", not_yet=message)
-
-
-def _scripts(lab):
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(Config(str(lab.project.root / "alembic.ini")))
-
-
-def _not_at_head(lab) -> str | None:
-    heads = _scripts(lab).get_heads()
-    at = [row[0] for row in lab.query("select version_num from alembic_version")]
+def _not_at_head(lab: Lab) -> str | None:
+    heads = lab.project.heads()
+    at = lab.versions() or []
     if len(heads) != 1:
         return f"alembic/versions has {len(heads)} heads: check each new file's down_revision"
     if at != heads:
@@ -115,41 +104,30 @@ def _not_at_head(lab) -> str | None:
     return None
 
 
-def _parent_of(lab, pattern: str) -> str:
+def _parent_of(lab: Lab, pattern: str) -> str:
     """The revision just before the newest one whose file matches PATTERN ("-1" if none
     does): downgrading to it runs that revision's downgrade."""
-    for rev in _scripts(lab).walk_revisions():
+    for rev in lab.project.script().walk_revisions():
         with open(rev.path) as file:
             if re.search(pattern, file.read()):
                 return rev.down_revision or "base"
     return "-1"
 
 
-def _after_downgrade(lab, look, before: str = "-1"):
+def _after_downgrade(lab: Lab, look, before: str = "-1"):
     """Run `alembic downgrade BEFORE` in a transaction, return look(connection) as it left
-    the database (or the error, as text), and roll everything back."""
-    from alembic import command
-    from alembic.config import Config
-
-    from migrationlab.project import forget_app_modules
-
-    root = lab.project.root
-    quiet = io.StringIO()
+    the database (or why the downgrade failed), and roll everything back."""
     with lab.engine.connect() as conn:
         transaction = conn.begin()
         try:
-            config = Config(str(root / "alembic.ini"), stdout=quiet)
-            config.attributes["connection"] = conn
-            with (
-                contextlib.redirect_stdout(quiet),
-                contextlib.redirect_stderr(quiet),
-                contextlib.chdir(root),
-            ):
-                forget_app_modules()
-                command.downgrade(config, before)
+            result = lab.project.alembic(f"downgrade {before}", lab.db.url, connection=conn)
+            if not result.ok:
+                return f"its downgrade fails: {_reason(result.output)}"
             return look(conn)
-        except Exception as error:  # the learner's downgrade failed: say why
-            message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            return f"its downgrade fails: {message}"
         finally:
             transaction.rollback()
+
+
+def _reason(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    return lines[-1].removeprefix("FAILED: ") if lines else "no output"

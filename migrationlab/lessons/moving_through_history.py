@@ -1,15 +1,10 @@
-"""Checks for 03_Moving_Through_History."""
+"""03_Moving_Through_History: the exercise checks (the lesson needs no helper of its own)."""
+
+from __future__ import annotations
 
 from migrationlab.display import table_names
-from migrationlab.exercises import disagreement, verdict
-
-
-def _state(lab) -> tuple[set[str], list[str] | None]:
-    """The tables in the learner's database, and the alembic_version rows (None: no such table)."""
-    tables = set(table_names(lab.engine))
-    if "alembic_version" not in tables:
-        return tables, None
-    return tables, [r[0] for r in lab.query("select version_num from alembic_version")]
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, disagreement, verdict
 
 
 def _where(versions: list[str] | None) -> str:
@@ -18,9 +13,9 @@ def _where(versions: list[str] | None) -> str:
     return "is at " + (", ".join(versions) or "no revision")
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """At 002: the version says so, and the schema agrees (posts, and no users.is_active)."""
-    tables, versions = _state(lab)
+    tables, versions = set(table_names(lab.engine)), lab.versions()
     columns = {c[0] for c in lab.query(
         "select column_name from information_schema.columns where table_name = 'users'"
     )}
@@ -29,7 +24,7 @@ def exercise_1(lab) -> bool:
         and tables == {"alembic_version", "users", "posts"}
         and "is_active" not in columns
     )
-    hint = None if ok else disagreement(lab, versions)
+    hint = None if ok else disagreement(lab)
     if hint is None:
         step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
         hint = f"the database {_where(versions)}; try {step}"
@@ -40,12 +35,12 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab) -> bool:
+def exercise_2(lab: Lab) -> Verdict:
     """At base: alembic_version exists with no row, and no other table is left."""
-    tables, versions = _state(lab)
+    tables, versions = set(table_names(lab.engine)), lab.versions()
     others = sorted(tables - {"alembic_version"})
     ok = versions == [] and not others
-    hint = None if ok else disagreement(lab, versions)
+    hint = None if ok else disagreement(lab)
     return verdict(
         ok,
         right="no application tables, and alembic_version holds no revision: the database is at base",

@@ -1,7 +1,7 @@
-"""Checks for 01_Start_Here."""
+"""01_Start_Here: the exercise checks (the lesson needs no helper of its own)."""
 
 from migrationlab.display import table_names
-from migrationlab.exercises import verdict
+from migrationlab.lessons import verdict
 
 
 def exercise_1(lab) -> bool:

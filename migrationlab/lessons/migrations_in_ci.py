@@ -1,9 +1,10 @@
-"""The checks a CI pipeline runs on a project's migrations, run here as a pipeline would.
+"""11_Migrations_in_CI: the checks a CI pipeline runs on a project's migrations, run here
+as a pipeline would, and the exercise checks.
 
 In a notebook::
 
-    from migrationlab.pipeline import run_checks
-    run_checks(lab)        # one line per check, PASS / FAIL / SKIP, then the verdict
+    from migrationlab.lessons import migrations_in_ci as lesson
+    lesson.run_checks(lab)   # one line per check, PASS / FAIL / SKIP, then the verdict
 
 The checks, in the order a pipeline runs them:
 
@@ -28,8 +29,9 @@ import sqlalchemy as sa
 
 from migrationlab.display import table_names
 from migrationlab.infra.sandbox import Sandbox
-from migrationlab.project import REPO_ROOT, Result
-from migrationlab.revisions import revision_text
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
+from migrationlab.project import Project, Result
 
 NO_CHANGES = "No new upgrade operations detected."
 
@@ -73,7 +75,7 @@ class PipelineResult:
         pass  # the run printed itself
 
 
-def run_checks(lab, *, quiet: bool = False) -> PipelineResult:
+def run_checks(lab: Lab, *, quiet: bool = False) -> PipelineResult:
     """Run the four checks on the lab's project and a brand-new database; print one
     line per check (unless quiet) and return the result."""
     db = Sandbox.create(lab.db.server_url)
@@ -86,7 +88,7 @@ def run_checks(lab, *, quiet: bool = False) -> PipelineResult:
     return result
 
 
-def _run(project, db: Sandbox) -> PipelineResult:
+def _run(project: Project, db: Sandbox) -> PipelineResult:
     def alembic(args: str) -> Result:
         return project.alembic(args, db.url)
 
@@ -190,9 +192,62 @@ def _left_behind(db: Sandbox) -> list[str]:
         return tables + [f"type {t}" for t in types]
 
 
-def revision_file(
-    rev: str, down: str | None, message: str, *, upgrade: str, downgrade: str
-) -> str:
-    """The text of a hand-written revision file, as `alembic revision` writes it from the
-    project's template; UPGRADE and DOWNGRADE are the bodies of the two functions."""
-    return revision_text(REPO_ROOT, rev, down, message, upgrade=upgrade, downgrade=downgrade)
+# -- exercises -----------------------------------------------------------------------
+
+def _failed(result) -> str:
+    return "; ".join(f"{c.name}: {c.detail}" for c in result.checks if c.status == "FAIL")
+
+
+def exercise_1(lab: Lab) -> Verdict:
+    """One head again, with both 004 and 007 still in its history, and the pipeline green."""
+    script = lab.project.script()
+    heads = script.get_heads()
+    if len(heads) != 1:
+        return verdict(
+            False, right="",
+            not_yet=f"{len(heads)} heads ({', '.join(sorted(heads))}); merge them in the scratch copy: "
+            'alembic merge heads -m "Merge lowercase emails" --rev-id 008',
+        )
+    history = {rev.revision for rev in script.iterate_revisions(heads[0], "base")}
+    lost = sorted({"004", "007"} - history)
+    if lost:
+        return verdict(
+            False, right="",
+            not_yet=f"one head, but revision {', '.join(lost)} is no longer in its history: "
+            "both developers' work must reach the head",
+        )
+    result = run_checks(lab, quiet=True)
+    return verdict(
+        result.ok,
+        right=f"one head ({heads[0]}) with 004 and 007 both in its history, and every check passes",
+        not_yet="one head, but the pipeline fails: " + _failed(result),
+    )
+
+
+def exercise_2(lab: Lab) -> Verdict:
+    """users.bio in the scratch database, from a migration, and the pipeline green."""
+    columns = {
+        row[0]
+        for row in lab.query(
+            "select column_name from information_schema.columns where table_name = 'users'"
+        )
+    }
+    if "bio" not in columns:
+        return verdict(
+            False, right="",
+            not_yet="the scratch database has no users.bio column; add the field to the model, "
+            "generate its migration (alembic revision --autogenerate, with a --rev-id), "
+            "then alembic upgrade head",
+        )
+    result = run_checks(lab, quiet=True)
+    if result.ok and "bio" not in result.columns.get("users", []):
+        return verdict(
+            False, right="",
+            not_yet="users.bio is in your database, but no migration creates it: "
+            "a fresh database at head has no bio column",
+        )
+    return verdict(
+        result.ok,
+        right="users.bio is in your database, its migration is in the history, and every check passes",
+        not_yet="users.bio is in the database, but the pipeline fails: " + _failed(result),
+    )

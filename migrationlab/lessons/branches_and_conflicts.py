@@ -1,17 +1,25 @@
-"""Checks for 07_Branches_and_Conflicts: read the learner's own scratch files and database."""
+"""07_Branches_and_Conflicts: teammates' revisions arriving as `git pull` brings them,
+and the exercise checks on the learner's own scratch files and database."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from migrationlab.exercises import verdict
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
 
 
-def _script(lab):
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(Config(str(lab.project.root / "alembic.ini")))
+def teammates_revision(
+    lab: Lab, rev: str, parent: str, column: str, message: str, *, length: int = 100
+) -> str:
+    """A teammate's revision REV, child of PARENT, adding a nullable varchar COLUMN to
+    users, written into LAB's scratch copy as `alembic revision` writes any revision.
+    Returns the file's project-relative path."""
+    return lab.write_revision(
+        rev, message, parent=parent,
+        upgrade=f'op.add_column("users", sa.Column("{column}", sa.String({length}), nullable=True))',
+        downgrade=f'op.drop_column("users", "{column}")',
+    )
 
 
 def _parents(rev) -> tuple[str, ...]:
@@ -24,13 +32,11 @@ def _parents(rev) -> tuple[str, ...]:
 def _state(lab, column: str):
     """The revision files, their heads, the revisions the database is at, and whether
     users has COLUMN."""
-    script = _script(lab)
+    script = lab.project.script()
     heads = sorted(script.get_heads())
     inspector = sa.inspect(lab.engine)
     names = inspector.get_table_names()
-    at = []
-    if "alembic_version" in names:
-        at = sorted(r[0] for r in lab.query("select version_num from alembic_version"))
+    at = lab.versions() or []
     has_column = "users" in names and column in {c["name"] for c in inspector.get_columns("users")}
     return script, heads, at, has_column
 
@@ -44,7 +50,7 @@ def _applied(at: list[str], heads: list[str], has_column: bool, column: str, lab
     return None
 
 
-def exercise_1(lab, carol: str = "007") -> bool:
+def exercise_1(lab: Lab, carol: str = "007") -> Verdict:
     """Carol's branch joined by a merge revision, and the database at the one head."""
     script, heads, at, has_column = _state(lab, "nickname")
     merge = next(
@@ -74,7 +80,7 @@ def exercise_1(lab, carol: str = "007") -> bool:
     )
 
 
-def exercise_2(bob, rev: str = "006") -> bool:
+def exercise_2(bob: Lab, rev: str = "006") -> Verdict:
     """Bob's revision 006 re-parented onto the head: one straight line, applied."""
     script, heads, at, has_column = _state(bob, "avatar_url")
     merge = next((r for r in script.walk_revisions() if len(_parents(r)) > 1), None)

@@ -1,26 +1,41 @@
-"""Checks for 08_Troubleshooting."""
+"""08_Troubleshooting: states a lesson needs that no alembic command makes, and the
+exercise checks."""
+
+from __future__ import annotations
 
 import sqlalchemy as sa
 
-from migrationlab.exercises import verdict
+from migrationlab.infra.urls import libpq_url
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
+from migrationlab.project import environ, forget_app_modules
 
 
-def _head(lab) -> str:
+def create_tables_like_dev(lab: Lab) -> None:
+    """Do what the app does at start when ENVIRONMENT=development: call
+    app.core.db.create_db_and_tables() (SQLModel's create_all), which makes the
+    tables straight from the models and never touches alembic_version."""
+    db = lab.import_app("app.core.db")
+    try:
+        with environ(DATABASE_URL=libpq_url(lab.db.url)):  # as the app's .env would say
+            db.create_db_and_tables()
+        db.get_engine().dispose()
+    finally:
+        forget_app_modules()  # the scratch copy's modules go, as after an alembic command
+    print("create_db_and_tables(): the tables were created from the models")
+
+
+def _head(lab: Lab) -> str:
     """The newest revision in the learner's own revision files."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(Config(str(lab.project.root / "alembic.ini")))
-    return script.get_current_head()
+    heads = lab.project.heads()
+    return heads[0] if len(heads) == 1 else ", ".join(heads)
 
 
-def _version(lab) -> list[str]:
-    if "alembic_version" not in sa.inspect(lab.engine).get_table_names():
-        return []
-    return [row[0] for row in lab.query("select version_num from alembic_version")]
+def _version(lab: Lab) -> list[str]:
+    return lab.versions() or []
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """Migration 004 of section 6 applied in full: tags, users.nickname, posts.slug NOT NULL."""
     inspector = sa.inspect(lab.engine)
     head, at = _head(lab), _version(lab)
@@ -55,7 +70,7 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab) -> bool:
+def exercise_2(lab: Lab) -> Verdict:
     """`alembic current` works again and the database is at head (003)."""
     head, at = _head(lab), _version(lab)
     current = lab.project.alembic("current", lab.db.url)  # run quietly: the check prints one line

@@ -1,20 +1,42 @@
-"""Checks for 09_Production: each reads the learner's own files and databases."""
+"""09_Production: the repository's deploy script in the scratch copy, the models as the
+app sees them, and the exercise checks on the learner's own files and databases.
+
+(`lab.shell` already runs commands as a server's terminal would: the virtualenv's
+alembic, PostgreSQL client tools as new as the server, and PGHOST, PGDATABASE, ...
+naming the lab's database, so `pg_dump` and `psql` need no URL.)
+"""
 
 from __future__ import annotations
 
 import re
 
-from migrationlab import production
-from migrationlab.exercises import verdict
+import sqlalchemy as sa
+
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
+from migrationlab.project import REPO_ROOT
 
 BACKUP = "backups/mine.sql"
+DEPLOY_SCRIPT = "scripts/deploy.sh"
 
 
-def _users(lab) -> list[str]:
+def copy_deploy_script(lab: Lab) -> None:
+    """Put the repository's scripts/deploy.sh into LAB's scratch copy, as the project a
+    server deploys would have it."""
+    lab.write(DEPLOY_SCRIPT, (REPO_ROOT / DEPLOY_SCRIPT).read_text())
+
+
+def models(lab: Lab) -> sa.MetaData:
+    """The project's metadata, imported from its files as the app imports it
+    (`import app.models`): what `SQLModel.metadata.create_all()` would create."""
+    return lab.import_app("app.models").metadata
+
+
+def _users(lab: Lab) -> list[str]:
     return [row[0] for row in lab.query("select email from users order by email")]
 
 
-def _version(lab) -> str | None:
+def _version(lab: Lab) -> str | None:
     if not lab.query("select 1 from pg_tables where tablename = 'alembic_version'"):
         return None
     rows = lab.query("select version_num from alembic_version")
@@ -27,7 +49,7 @@ def _copy_rows(dump: str, table: str) -> list[str]:
     return match.group(1).splitlines() if match else []
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """backups/mine.sql is a pg_dump of lab's database as it is now."""
     path = lab.project.path(BACKUP)
     if not path.exists():
@@ -47,7 +69,7 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab, restored) -> bool:
+def exercise_2(lab: Lab, restored: Lab) -> Verdict:
     """restored holds production's users and revision."""
     if _version(restored) is None and not restored.query(
         "select 1 from pg_tables where tablename = 'users'"
@@ -67,10 +89,10 @@ def exercise_2(lab, restored) -> bool:
     )
 
 
-def create_all_database(lab):
+def create_all_database(lab: Lab) -> Lab:
     """A fresh database made the way an app in development makes it: create_all, then a user."""
-    db = production.another_database(lab)
-    production.import_models(lab).create_all(db.engine)
+    db = lab.another_database()
+    models(lab).create_all(db.engine)
     columns = {row[0] for row in db.query(
         "select column_name from information_schema.columns where table_name = 'users'"
     )}
@@ -81,14 +103,12 @@ def create_all_database(lab):
     return db
 
 
-def exercise_3(lab, old_app) -> bool:
+def exercise_3(lab: Lab, old_app: Lab) -> Verdict:
     """old_app is at head, its schema matches the models, and its user is still there."""
     from alembic.autogenerate import compare_metadata
-    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    heads = ScriptDirectory.from_config(Config(str(lab.project.root / "alembic.ini"))).get_heads()
+    heads = lab.project.heads()
     version = _version(old_app)
     kept = old_app.query("select 1 from pg_tables where tablename = 'users'") and old_app.query(
         "select 1 from users where email = 'old@example.com'"
@@ -98,7 +118,7 @@ def exercise_3(lab, old_app) -> bool:
             False, right="",
             not_yet=f"old_app is at {version or 'no revision'}; Alembic has no record of its tables",
         )
-    metadata = production.import_models(lab)
+    metadata = models(lab)
     with old_app.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     return verdict(

@@ -1,0 +1,68 @@
+"""One module per notebook, named after it: that notebook's helpers and its exercise checks.
+
+    01_Start_Here                 start_here
+    02_Where_Am_I                 where_am_i
+    03_Moving_Through_History     moving_through_history
+    04_Autogenerating_Migrations  autogenerating_migrations
+    05_Operations_Cookbook        operations_cookbook
+    06_Data_Migrations            data_migrations
+    07_Branches_and_Conflicts     branches_and_conflicts
+    08_Troubleshooting            troubleshooting
+    09_Production                 production
+    10_Environments_and_FastAPI   environments_and_fastapi
+    11_Migrations_in_CI           migrations_in_ci
+
+A lesson never imports another lesson: what several share is a method of ``Lab``
+or ``Project``. What every exercise check shares is here: a check prints one
+verdict line and returns whether it was right::
+
+    verdict(ok, right="the database is at 002", not_yet="run `alembic downgrade -1` first")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from migrationlab.lab import Lab
+
+
+class Verdict:
+    """True or false like a bool; a notebook shows only the printed line, not the value."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def verdict(ok: bool, *, right: str, not_yet: str) -> Verdict:
+    """Print the verdict for one exercise."""
+    print(f"✔ Right: {right}" if ok else f"✘ Not yet: {not_yet}")
+    return Verdict(ok)
+
+
+def not_yet(message: str) -> Verdict:
+    """The verdict for an exercise that is not done, and why."""
+    return verdict(False, right="", not_yet=message)
+
+
+def disagreement(lab: Lab) -> str | None:
+    """If alembic_version and the tables disagree, the hint that says so and how to put the
+    row right (a command chosen from what the tables are, not from what the row says)."""
+    rows = lab.versions()
+    actual = lab.schema_revision()
+    if actual is None or rows == [actual] or (actual == "base" and not rows):
+        return None
+    said = ", ".join(rows) if rows else "nothing"
+    return (
+        f"alembic_version says {said}, but the tables are those of {actual}; make the row "
+        f'tell the truth first with lab.alembic("stamp {actual}")'
+    )
