@@ -10,12 +10,15 @@ from sqlalchemy.engine import Engine
 
 def format_rows(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """An aligned text table, like psql prints, with a row count."""
-    rows = [["NULL" if v is None else str(v) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    cells = [["NULL" if v is None else str(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(c.ljust(w) for c, w in zip(values, widths, strict=True)).rstrip()
+
     out = [line(headers), "-+-".join("-" * w for w in widths)]
-    out += [line(r) for r in rows]
-    out.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    out += [line(r) for r in cells]
+    out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
     return "\n".join(out)
 
 
@@ -49,12 +52,13 @@ def describe_table(engine: Engine, table: str) -> str:
     out[-1] = out[-1].rsplit("\n", 1)[0]  # no row count for a schema
     if pk.get("constrained_columns"):
         out.append(f"  primary key {pk['name']} ({', '.join(pk['constrained_columns'])})")
-    for index in sorted(inspector.get_indexes(table), key=lambda i: i["name"]):
+    for index in sorted(inspector.get_indexes(table), key=lambda i: i["name"] or ""):
         unique = "unique " if index["unique"] else ""
-        out.append(f"  {unique}index {index['name']} ({', '.join(index['column_names'])})")
-    for uq in sorted(inspector.get_unique_constraints(table), key=lambda u: u["name"]):
+        columns = ", ".join(c or "(expression)" for c in index["column_names"])
+        out.append(f"  {unique}index {index['name']} ({columns})")
+    for uq in sorted(inspector.get_unique_constraints(table), key=lambda u: u["name"] or ""):
         out.append(f"  unique constraint {uq['name']} ({', '.join(uq['column_names'])})")
-    for fk in sorted(inspector.get_foreign_keys(table), key=lambda f: f["name"]):
+    for fk in sorted(inspector.get_foreign_keys(table), key=lambda f: f["name"] or ""):
         ondelete = fk.get("options", {}).get("ondelete")
         action = f" ON DELETE {ondelete}" if ondelete else ""
         out.append(

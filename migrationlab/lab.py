@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import sqlalchemy as sa
@@ -15,7 +19,6 @@ from migrationlab import magics
 from migrationlab.display import describe_table, format_rows, table_names
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
 from migrationlab.infra.sandbox import Sandbox, sandbox
-from migrationlab.infra.urls import redact
 from migrationlab.project import REPO_ROOT, Project, Result
 
 
@@ -66,14 +69,24 @@ class Lab:
         return _shown(self.project.shell(command, self.db.url))
 
     def environment(self) -> None:
-        """Print what `shell` sets for its commands (the password as ***)."""
+        """Print what `shell` gives its commands, and check that it leads where it should
+        (values are not printed: they name a random database and a password)."""
         env = self.project.environment(self.db.url)
-        for key in ("DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
-            if key in env:
-                print(f"{key}={redact(env[key], self.db.url)}")
-        first = env["PATH"].split(":")[:2]
-        print("PATH starts with the kit's virtualenv and the server's client tools:")
-        print("\n".join(f"  {self.project.tidy(p, self.db.url)}" for p in first))
+        venv, tools = (Path(p) for p in env["PATH"].split(os.pathsep)[:2])
+        reached = subprocess.run([str(tools / "psql"), "-XAtc", "select current_database()"], env=env,
+                                 capture_output=True, text=True).stdout.strip()
+        with self.engine.connect() as conn:
+            major = int(str(conn.exec_driver_sql("show server_version_num").scalar())) // 10000
+        version = subprocess.run([str(tools / "pg_dump"), "--version"], capture_output=True, text=True)
+        yes = {True: "yes", False: "NO"}
+        print("DATABASE_URL   names this lab's database, as alembic, the app and psql read it "
+              f"({env['DATABASE_URL'].split('://')[0]}://...)")
+        print("PGHOST, PGUSER, PGDATABASE (PGPORT, PGPASSWORD where needed): psql and pg_dump "
+              f"with no arguments reach this lab's database: {yes[reached == self.db.name]}")
+        print(f"PATH           the kit's virtualenv first (alembic, uvicorn): "
+              f"{yes[venv == Path(sys.executable).parent]}")
+        print("               then psql and pg_dump of the server's major version: "
+              f"{yes[f' {major}.' in version.stdout]}")
 
     def import_app(self, module: str) -> ModuleType:
         """The project's module (e.g. "app.core.config"), imported afresh from its files;

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -144,6 +144,8 @@ class Project:
                 rev, message, head=parent or "base", splice=True,
                 upgrades=_body(upgrade), downgrades=_body(downgrade),
             )
+        if revision is None:
+            raise LabError(f"alembic wrote no revision {rev}")
         return str(Path(revision.path).relative_to(self.root))
 
     # -- running alembic ------------------------------------------------------------
@@ -384,7 +386,7 @@ def captured() -> Iterator[io.StringIO]:
         for name in ("stdout", "stderr"):
             if not isinstance(getattr(sys, name), _PerThread):
                 setattr(sys, name, _PerThread(getattr(sys, name)))
-        streams = (sys.stdout, sys.stderr)
+        streams = (cast(_PerThread, sys.stdout), cast(_PerThread, sys.stderr))
     saved = [getattr(s.local, "buffer", None) for s in streams]
     for stream in streams:
         stream.local.buffer = buffer

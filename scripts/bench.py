@@ -46,7 +46,7 @@ def docker_lane(wanted: bool):
         yield up.stdout.strip().lstrip("# ") or "scripts/docker-lane.sh failed"
         return
     saved = dict(os.environ)
-    os.environ.update(line.split("=", 1) for line in up.stdout.split("\0") if "=" in line)
+    os.environ.update(line.partition("=")[::2] for line in up.stdout.split("\0") if "=" in line)
     os.environ.setdefault("LAB_DOCKER_IMAGE", "postgres:15-local")  # the lane's image
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # no registry for Ryuk's
     try:

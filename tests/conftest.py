@@ -1,4 +1,5 @@
-"""Fixtures: a fresh database per test, on the session's server (see ../conftest.py)."""
+"""Fixtures: a fresh database per test, on the session's server (see ../conftest.py),
+and pytest-alembic's two fixtures pointed at it."""
 
 import os
 from collections.abc import Iterator
@@ -20,7 +21,19 @@ def db() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def alembic_config(db: Sandbox) -> Iterator[Config]:
+def alembic_engine(db: Sandbox):
+    """pytest-alembic's built-in tests run on a fresh, real PostgreSQL database."""
+    return db.engine
+
+
+@pytest.fixture
+def alembic_config() -> dict:
+    """pytest-alembic reads the repository's alembic.ini, wherever pytest was started."""
+    return {"file": str(REPO / "alembic.ini")}
+
+
+@pytest.fixture
+def migrations(db: Sandbox) -> Iterator[Config]:
     """The repository's alembic.ini, running on the test's database through a handed-in
     connection (env.py's config.attributes["connection"])."""
     config = Config(str(REPO / "alembic.ini"))

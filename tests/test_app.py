@@ -11,10 +11,10 @@ from app.main import app
 
 
 @pytest.fixture
-def client(alembic_config, database_url, monkeypatch):
+def client(migrations, database_url, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")  # the app must not create tables itself
-    command.upgrade(alembic_config, "head")
-    alembic_config.attributes["connection"].commit()
+    command.upgrade(migrations, "head")
+    migrations.attributes["connection"].commit()
     with TestClient(app) as client:
         yield client
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 
 import docker
@@ -69,13 +70,13 @@ class DockerServer(Server):
     def __init__(self, image: str | None = None) -> None:
         self.image = image or lab_settings().docker_image
         self._container: LabPostgresContainer | None = None
-        self._watchdog = None
+        self._watchdog: subprocess.Popen | None = None
 
     def start(self) -> DockerServer:
         reap_containers()
-        self._container = start_container(self.image)
-        self._watchdog = watch(container=self._container.get_wrapped_container().id)
-        self.url = self._container.url
+        self._container = container = start_container(self.image)
+        self._watchdog = watch(container=container.get_wrapped_container().id)
+        self.url = container.published_url()
         return self
 
     def stop(self) -> None:
@@ -126,7 +127,7 @@ def reap_containers() -> list[str]:
                 container.remove(force=True, v=True)
             except Exception:  # noqa: BLE001 (removed meanwhile, e.g. by its watchdog)
                 continue
-            reaped.append(container.name)
+            reaped.append(str(container.name))
     return reaped
 
 
@@ -156,7 +157,8 @@ class LabPostgresContainer(PostgresContainer):
         )
         if self.client_host == LOOPBACK:
             # Published on loopback only: nothing outside this machine reaches it.
-            self.ports = {f"{PORT}/tcp": (LOOPBACK,)}
+            # docker-py takes a (host,) tuple; testcontainers types the value as a port.
+            self.ports = {f"{PORT}/tcp": (LOOPBACK,)}  # type: ignore[dict-item]
         self.with_command(["postgres", *(a for k, v in SETTINGS.items() for a in ("-c", f"{k}={v}"))])
         self.with_env("POSTGRES_INITDB_ARGS", "--no-sync")
         self.with_kwargs(labels={KIT_LABEL: KIT, OWNER_LABEL: Owner.me().dump()})
@@ -183,9 +185,15 @@ class LabPostgresContainer(PostgresContainer):
             host=host, port=port, database=self.dbname,
         )
 
+    def published_url(self) -> URL:
+        """The ``postgres`` database through the published port (once started)."""
+        if self.url is None:
+            raise LabError(f"the PostgreSQL container ({self.image}) is not started")
+        return self.url
+
     def get_connection_url(self, host: str | None = None, driver: object = None) -> str:  # noqa: ARG002
         """The URL with its password, for a client (never for display)."""
-        url = self.url if host is None else self.url.set(host=host)
+        url = self.published_url() if host is None else self.published_url().set(host=host)
         return url.render_as_string(hide_password=False)
 
     def wait_ready(self, timeout: float | None = None) -> None:
@@ -195,7 +203,7 @@ class LabPostgresContainer(PostgresContainer):
 
         timeout = READY_TIMEOUT if timeout is None else timeout
         wrapped = self.get_wrapped_container()
-        url = self.url
+        url = self.published_url()
         deadline = time.monotonic() + timeout
         checked = time.monotonic()
         while True:
@@ -225,10 +233,10 @@ class LabPostgresContainer(PostgresContainer):
 
     def _last_log_line(self) -> str:
         try:
-            lines = self.get_wrapped_container().logs(tail=20).decode(errors="replace")
+            text = self.get_wrapped_container().logs(tail=20).decode(errors="replace")
         except Exception:  # noqa: BLE001
             return "no log"
-        lines = [line for line in lines.splitlines() if line.strip()]
+        lines = [line for line in text.splitlines() if line.strip()]
         errors = [line for line in lines if "FATAL" in line or "rror" in line]
         line = (errors or lines or ["empty log"])[-1].strip()
         return line.replace(self.password, "***")

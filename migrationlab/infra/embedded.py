@@ -67,28 +67,28 @@ class EmbeddedServer(Server):
         if self.port is not None:
             _check_port_free(self.port)
         reap_dirs()
-        self.directory = new_owned_dir("srv")
-        self._watchdog = watch(directory=self.directory)
+        self.directory = directory = new_owned_dir("srv")
+        self._watchdog = watch(directory=directory)
         try:
-            self._start()
+            self._start(directory)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _start(self) -> None:
+    def _start(self, directory: Path) -> None:
         user = ServerUser.for_this_process()
         bin_dir = user.reachable(embedded_bin_dir())
-        data, sock, log = (self.directory / n for n in ("data", "sock", "server.log"))
+        data, sock, log = (directory / n for n in ("data", "sock", "server.log"))
         if user.uid is not None:
-            self.directory.chmod(0o711)  # the server user passes through, sees nothing
+            directory.chmod(0o711)  # the server user passes through, sees nothing
         for private in (data, sock):
             private.mkdir(mode=0o700)
             user.give(private)
         password = self.password
         if password is None and self.port is not None:
             password = secrets.token_urlsafe(18)
-            self.password_file = self.directory / "password"
+            self.password_file = directory / "password"
             self.password_file.touch(mode=0o600)
             self.password_file.write_text(password + "\n")
         auth = ["--auth-local=trust", "--auth-host=scram-sha-256"]
@@ -96,7 +96,7 @@ class EmbeddedServer(Server):
             auth = ["--auth=scram-sha-256"]
         pwfile = None
         if password is not None:
-            pwfile = Path(tempfile.mkstemp(dir=self.directory)[1])
+            pwfile = Path(tempfile.mkstemp(dir=directory)[1])
             pwfile.write_text(password + "\n")
             user.give(pwfile)
             auth.append(f"--pwfile={pwfile}")
@@ -124,12 +124,12 @@ class EmbeddedServer(Server):
             port=self.port,  # the socket file is named after the port
             database="postgres", query={"host": str(sock)},
         )
-        self._wait_ready(sock, log)
+        self._wait_ready(self._process, sock, log)
 
-    def _wait_ready(self, sock: Path, log: Path, timeout: float = 15.0) -> None:
+    def _wait_ready(self, process: subprocess.Popen, sock: Path, log: Path, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if process.poll() is not None:
                 # Read the log now: stop() removes the directory it is in.
                 raise LabError(
                     f"the embedded PostgreSQL did not start ({_last_error(log)}); "
@@ -197,7 +197,7 @@ class ServerUser:
 
     def give(self, path: Path) -> None:
         """Hand a file or directory the kit just created to the server user."""
-        if self.uid is not None:
+        if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
 
     def run(self, args: list) -> None:

@@ -53,7 +53,7 @@ class Sandbox:
         with admin.connect() as conn:
             # FILE_COPY copies the tiny template as files: about 7 ms here, where the
             # default (WAL_LOG, block by block through the WAL) takes about 80 ms.
-            strategy = " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
+            strategy = " STRATEGY FILE_COPY" if (conn.dialect.server_version_info or (0,)) >= (15,) else ""
             try:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0{strategy}')
             except sa.exc.ProgrammingError as error:

@@ -198,7 +198,7 @@ def client_tools(url: URL) -> Path:
     key = url.set(database="postgres").render_as_string(hide_password=False)
     if key not in _tools:
         with connect(url) as conn:
-            major = int(conn.exec_driver_sql("show server_version_num").scalar()) // 10000
+            major = int(str(conn.exec_driver_sql("show server_version_num").scalar())) // 10000
         same = Path(f"/usr/lib/postgresql/{major}/bin")
         found = (same / "pg_dump").exists() and (same / "psql").exists()
         _tools[key] = same if found else embedded_bin_dir()

@@ -87,7 +87,7 @@ def exercise_2(bob: Lab, rev: str = "006") -> Verdict:
     if len(heads) > 1:
         problem = (
             f"the files still have {len(heads)} heads ({', '.join(heads)}); point "
-            f"down_revision (and Revises:) of {rev} at the other head with bob.edit(...)"
+            f"down_revision (and Revises:) of {rev} at the other head in a %%lab_file --lab bob cell"
         )
     elif merge is not None:
         problem = (

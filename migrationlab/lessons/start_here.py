@@ -1,10 +1,11 @@
 """01_Start_Here: the exercise checks (the lesson needs no helper of its own)."""
 
 from migrationlab.display import table_names
-from migrationlab.lessons import verdict
+from migrationlab.lab import Lab
+from migrationlab.lessons import Verdict, verdict
 
 
-def exercise_1(lab) -> bool:
+def exercise_1(lab: Lab) -> Verdict:
     """A table named notes exists in the learner's own database."""
     tables = table_names(lab.engine)
     return verdict(
@@ -16,7 +17,7 @@ def exercise_1(lab) -> bool:
     )
 
 
-def exercise_2(lab) -> bool:
+def exercise_2(lab: Lab) -> Verdict:
     """At least one row in users: the learner added themselves."""
     if "users" not in table_names(lab.engine):
         return verdict(

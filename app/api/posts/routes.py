@@ -1,7 +1,7 @@
 """CRUD routes for posts."""
 
 from fastapi import APIRouter, HTTPException
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.api.deps import SessionDep
 from app.api.posts.models import Post, PostCreate, PostPublic, PostUpdate
@@ -32,7 +32,7 @@ def create_post(post_in: PostCreate, session: SessionDep) -> Post:
 def list_posts(
     session: SessionDep, user_id: int | None = None, offset: int = 0, limit: int = 100
 ) -> list[Post]:
-    query = select(Post).order_by(Post.id)
+    query = select(Post).order_by(col(Post.id))
     if user_id is not None:
         query = query.where(Post.user_id == user_id)
     return list(session.exec(query.offset(offset).limit(limit)))

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, HTTPException
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.api.deps import SessionDep
 from app.api.users.models import User, UserCreate, UserPublic, UserUpdate
@@ -35,7 +35,7 @@ def create_user(user_in: UserCreate, session: SessionDep) -> User:
 
 @router.get("/", response_model=list[UserPublic])
 def list_users(session: SessionDep, offset: int = 0, limit: int = 100) -> list[User]:
-    return list(session.exec(select(User).order_by(User.id).offset(offset).limit(limit)))
+    return list(session.exec(select(User).order_by(col(User.id)).offset(offset).limit(limit)))
 
 
 @router.get("/{user_id}", response_model=UserPublic)
