@@ -11,8 +11,11 @@ PYTEST_ARGS ?= -n auto
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_ARGS := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # A JupyterLab terminal starts in the practice copy, with the practice database
-# (python -m migrationlab terminal): the guide's commands work there as typed.
-TERMINAL := --ServerApp.terminado_settings="shell_command=['$(abspath $(BIN))/python','-m','migrationlab','terminal']"
+# (python -m migrationlab terminal): the guide's commands work there as typed. -P keeps
+# the directory JupyterLab asked for off Python's path. A JSON list survives spaces.
+TERMINAL := '--ServerApp.terminado_settings=shell_command=["$(abspath $(BIN))/python","-P","-m","migrationlab","terminal"]'
+# .md files (the team's guide) open rendered, in Markdown Preview.
+LAB_SETTINGS := --LabApp.app_settings_dir=$(abspath migrationlab/lab-settings)
 
 .PHONY: install lab test test-docker bench notebooks nav reap practice-reset lint clean
 
@@ -27,7 +30,7 @@ $(STAMP): pyproject.toml
 
 ## lab: JupyterLab on notebooks/ with a disposable PostgreSQL; both stop together
 lab: $(STAMP)
-	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(TERMINAL) $(ROOT_ARGS) $(JUPYTER_ARGS)
+	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(TERMINAL) $(LAB_SETTINGS) $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 ## test: the whole suite (app, migrations, sandbox, every notebook under nbval)
 test: $(STAMP)

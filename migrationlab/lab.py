@@ -108,15 +108,13 @@ class Lab:
                 return
             print(format_rows(list(result.keys()), [tuple(row) for row in result]))
 
-    def try_sql(self, statement: str, **params: object) -> bool:
+    def try_sql(self, statement: str, **params: object) -> None:
         """Run SQL that PostgreSQL may refuse: print its refusal as psql does, instead of
-        stopping the notebook. True if it ran."""
+        stopping the notebook."""
         try:
             self.sql(statement, **params)
         except SQLError as error:
             print(error)
-            return False
-        return True
 
     def query(self, statement: str, **params: object) -> list[tuple]:
         """Run a query and return its rows without printing."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -55,8 +56,11 @@ def practice_copy(*, reset: bool = False) -> Path:
 
 def environment(database: URL) -> dict[str, str]:
     """What a learner's commands get: the practice DATABASE_URL, libpq's PG* variables
-    for it, and PATH with the virtualenv and matching client tools first."""
-    return Project(practice_dir()).environment(database)
+    for it, and PATH with the virtualenv and matching client tools first (also kept in
+    LAB_PATH_FIRST, for terminals to put first again after the learner's ~/.bashrc)."""
+    env = Project(practice_dir()).environment(database)
+    env["LAB_PATH_FIRST"] = os.pathsep.join(env["PATH"].split(os.pathsep)[:2])
+    return env
 
 
 def banner(database: URL) -> str:
@@ -72,17 +76,26 @@ def banner(database: URL) -> str:
 
 def start_shell() -> None:
     """Replace this process with the user's shell, in the practice copy (a JupyterLab
-    terminal runs this). Interactive, not a login shell: a login shell's profile
-    would reset PATH."""
+    terminal runs this), whatever directory JupyterLab asked for. Interactive, not a
+    login shell: a login shell's profile would reset PATH. bash reads the learner's
+    ~/.bashrc and then terminal.bashrc, which puts the lab's tools first again."""
     from sqlalchemy.engine import make_url
 
     root = practice_copy()
     os.chdir(root)
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the learner's files
     url = os.environ.get("DATABASE_URL")
     if url:
-        print(banner(make_url(url)), flush=True)
+        text = banner(make_url(url))
     else:
-        print("No DATABASE_URL: start JupyterLab with `make lab` to get a practice database.", flush=True)
+        text = "No DATABASE_URL: start JupyterLab with `make lab` to get a practice database.\n"
+    os.environ.setdefault("LAB_PATH_FIRST", str(Path(sys.executable).parent))
+    os.environ.update(
+        PWD=str(root), LAB_PRACTICE_DIR=str(root),
+        PYTHONDONTWRITEBYTECODE="1",  # no __pycache__ in the learner's files
+    )
     shell = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
+    if Path(shell).name == "bash":
+        os.environ["LAB_BANNER"] = text.rstrip("\n")
+        os.execvp(shell, [shell, "--rcfile", str(Path(__file__).with_name("terminal.bashrc")), "-i"])
+    print(text, flush=True)
     os.execvp(shell, [shell, "-i"])

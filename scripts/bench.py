@@ -1,7 +1,7 @@
 """Benchmarks: medians over several runs (never timed assertions in tests).
 
     make bench                 # everything: embedded and docker backends, the notebook series
-    python scripts/bench.py --skip-notebooks --no-docker --runs 5
+    python scripts/bench.py --skip-notebooks --skip-suite --no-docker --runs 5
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--skip-suite", action="store_true", help="don't time the whole test suite")
     parser.add_argument("--no-docker", dest="docker", action="store_false",
                         help="don't start the Docker lane to measure the docker backend")
     args = parser.parse_args()
@@ -152,16 +153,71 @@ def main() -> int:
 
             report("alembic downgrade base + upgrade head: in-process", median_of(runs, round_trip))
 
-    if not args.skip_notebooks:
-        def series() -> float:
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks/"], cwd=REPO, check=True,
-                           capture_output=True, env={**os.environ, "LAB_BACKEND": "embedded"})
-            return time.perf_counter() - t0
+        load(server.url, runs)
 
-        report("notebook series under nbval (whole pytest run)", median_of(min(runs, 3), series),
-               "   target <= 45000 ms")
+    if not args.skip_notebooks:
+        for workers, label in ((None, "serial"), ("auto", "parallel, -n auto")):
+            report(f"notebook series under nbval ({label})",
+                   median_of(min(runs, 3), lambda w=workers: pytest_run(["notebooks/"], w)),
+                   "   target <= 45000 ms")
+    if not args.skip_suite:
+        for workers, label in ((None, "serial"), ("auto", "parallel, -n auto")):
+            report(f"whole suite, as make test runs it ({label})",
+                   median_of(min(runs, 3), lambda w=workers: pytest_run([], w)))
     return 0
+
+
+def pytest_run(paths: list[str], workers: str | None) -> float:
+    """One pytest run (a server of its own, as `make test` has), timed."""
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *paths]
+    if workers:
+        args += ["-n", workers]
+    env = {k: v for k, v in os.environ.items() if k != "LAB_SERVER_URL"}
+    t0 = time.perf_counter()
+    subprocess.run(args, cwd=REPO, check=True, capture_output=True, env={**env, "LAB_BACKEND": "embedded"})
+    return time.perf_counter() - t0
+
+
+def load(server_url: sa.engine.URL, runs: int) -> None:
+    """What one server takes: fresh databases per second, one after another and from 8
+    threads at once; 20 Labs made at once in threads, each migrated to head."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from migrationlab import Lab
+
+    def databases(count: int, threads: int) -> float:
+        def one(_: int) -> None:
+            Sandbox.create(server_url).close()
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(count)))
+        return count / (time.perf_counter() - t0)
+
+    for threads in (1, 8):
+        rates = [databases(40, threads) for _ in range(runs)]
+        label = f"fresh databases per second ({threads} thread{'s' if threads > 1 else ''})"
+        print(f"{label:<48} median {statistics.median(rates):8.1f} /s   ({runs} runs of 40, create + drop)",
+              flush=True)
+
+    os.environ["LAB_SERVER_URL"] = server_url.render_as_string(hide_password=False)
+
+    def labs() -> float:
+        def one(i: int) -> Lab:
+            lab = Lab(scratch=i % 2 == 0)
+            lab.project.alembic("upgrade head", lab.db.url)
+            return lab
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(20) as pool:
+            made = list(pool.map(one, range(20)))
+        elapsed = time.perf_counter() - t0
+        for lab in made:
+            lab.close()
+        return elapsed
+
+    report("20 Labs at once in threads, each upgraded to head", median_of(runs, labs))
+    del os.environ["LAB_SERVER_URL"]
 
 
 if __name__ == "__main__":
