@@ -1,11 +1,26 @@
 """The notebook's handle: a fresh database plus the project, with commands that print
-what a terminal would show."""
+what a terminal would show.
+
+A file of the scratch copy is written by a cell that *is* the file, ``%%lab_file``, in the
+spirit of IPython's ``%%writefile``: the cell reads as highlighted Python, not as a
+string inside Python::
+
+    %%lab_file alembic/versions/004_add_phone_number_to_users.py
+    \"\"\"add phone_number to users
+    ...
+
+``--lab NAME`` picks another lab of the notebook (``bob``); ``lab`` by default. A new
+file is reported with its size; a changed one with the lines that changed, as `git diff`
+shows them.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import difflib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -15,7 +30,6 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from migrationlab import magics
 from migrationlab.display import describe_table, format_rows, table_names
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
 from migrationlab.infra.sandbox import Sandbox, sandbox
@@ -39,7 +53,7 @@ class Lab:
 
     def __init__(self, *, scratch: bool = False, project: Project | None = None) -> None:
         install_notebook_handler()
-        magics.register()
+        register_magics()
         self.db = sandbox()
         self.project = project or (Project.scratch() if scratch else Project.repo())
         self._owns_project = project is None
@@ -192,7 +206,7 @@ class Lab:
         before = path.read_text() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(magics.changes(relative, before, text))
+        print(changes(relative, before, text))
 
     def write_revision(
         self, rev: str, message: str, *, parent: str | None, upgrade: str = "", downgrade: str = ""
@@ -260,3 +274,58 @@ class _Quiet(Result):
 
     def _ipython_display_(self) -> None:
         pass
+
+
+# -- %%lab_file --------------------------------------------------------------------
+
+def lab_file(line: str, cell: str) -> None:
+    """%%lab_file [--lab NAME] PATH: write the cell to PATH in the lab's scratch copy."""
+    from IPython import get_ipython
+
+    parser = _LabFileArguments(prog="%%lab_file", add_help=False)
+    parser.add_argument("--lab", default="lab")
+    parser.add_argument("path")
+    try:
+        args = parser.parse_args(shlex.split(line))
+    except ValueError:  # shlex: an unclosed quote
+        parser.error("a quote is not closed")
+    lab = get_ipython().user_ns.get(args.lab)
+    if lab is None or not hasattr(lab, "write"):
+        raise LabError(f"%%lab_file: no lab named {args.lab!r} in this notebook; create it first")
+    lab.write(args.path, cell)
+
+
+class _LabFileArguments(argparse.ArgumentParser):
+    """argparse that reports a mistake as one LabError line instead of usage and exit."""
+
+    def error(self, message: str):
+        raise LabError(
+            f"%%lab_file: {message}; write it as %%lab_file [--lab NAME] PATH, "
+            "e.g. %%lab_file app/api/users/models.py"
+        )
+
+
+def changes(relative: str, before: str | None, after: str) -> str:
+    """What writing AFTER over BEFORE did, in a few lines."""
+    if before is None:
+        count = len(after.splitlines())
+        return f"wrote {relative} ({count} line{'' if count == 1 else 's'})"
+    if before == after:
+        return f"{relative}: unchanged"
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    # A revision's "Create Date:" is when alembic generated it: filling the file in
+    # keeps its meaning, so that line is not shown as a change.
+    lines = [line for line in diff
+             if not line.startswith(("---", "+++", "@@")) and not line[1:].startswith("Create Date:")]
+    return f"changed {relative}:\n" + "\n".join(lines)
+
+
+def register_magics() -> None:
+    """Register %%lab_file in the running IPython, if any."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(lab_file, magic_kind="cell", magic_name="lab_file")

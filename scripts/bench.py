@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import statistics
 import subprocess
@@ -155,15 +156,16 @@ def main() -> int:
 
         load(server.url, runs)
 
+    modes: list[tuple[str | None, str]] = [(None, "serial"), ("auto", "parallel, -n auto")]
     if not args.skip_notebooks:
-        for workers, label in ((None, "serial"), ("auto", "parallel, -n auto")):
+        for workers, label in modes:
             report(f"notebook series under nbval ({label})",
-                   median_of(min(runs, 3), lambda w=workers: pytest_run(["notebooks/"], w)),
+                   median_of(min(runs, 3), functools.partial(pytest_run, ["notebooks/"], workers)),
                    "   target <= 45000 ms")
     if not args.skip_suite:
-        for workers, label in ((None, "serial"), ("auto", "parallel, -n auto")):
+        for workers, label in modes:
             report(f"whole suite, as make test runs it ({label})",
-                   median_of(min(runs, 3), lambda w=workers: pytest_run([], w)))
+                   median_of(min(runs, 3), functools.partial(pytest_run, [], workers)))
     return 0
 
 

@@ -77,7 +77,7 @@ def _tags_problem(inspector) -> str | None:
     return None
 
 
-def _user_id_problem(inspector, column: dict) -> str | None:
+def _user_id_problem(inspector, column) -> str | None:
     if not column["nullable"]:
         return "comments.user_id must be nullable, or SET NULL has nowhere to go"
     keys = [k for k in inspector.get_foreign_keys("comments") if k["constrained_columns"] == ["user_id"]]
@@ -110,7 +110,8 @@ def _parent_of(lab: Lab, pattern: str) -> str:
     for rev in lab.project.script().walk_revisions():
         with open(rev.path) as file:
             if re.search(pattern, file.read()):
-                return rev.down_revision or "base"
+                parent = rev.down_revision
+                return parent if isinstance(parent, str) else "base" if parent is None else parent[0]
     return "-1"
 
 

@@ -59,7 +59,7 @@ def exercise_1(lab: Lab) -> Verdict:
         if not present
     ]
     return verdict(
-        not missing and not slug["nullable"],
+        not missing and slug is not None and not slug["nullable"],
         right=f"the database is at {head}, with tags, users.nickname, and a NOT NULL "
         "posts.slug that the existing post got a value for",
         not_yet=(
