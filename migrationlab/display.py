@@ -1,8 +1,18 @@
-"""Plain-text views of a database: tables, rows, and a table's schema."""
+"""What a database holds, as a person reads it: rows as psql prints them, and its schema
+as PostgreSQL itself describes it.
+
+The schema is read from PostgreSQL's catalogs (``pg_attribute``, ``pg_index``,
+``pg_constraint``, ``pg_enum``), never through an ORM's reflection, so it says what the
+server says: ``character varying(255)``, ``timestamp with time zone``, an enum column's
+type by name, an index left INVALID by a failed ``CREATE INDEX CONCURRENTLY``, a
+constraint added ``NOT VALID``. A ``Schema`` is a snapshot; two of them give the
+``SchemaDiff`` between two moments.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,46 +33,261 @@ def format_rows(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str
 
 
 def table_names(engine: Engine) -> list[str]:
-    return sorted(sa.inspect(engine).get_table_names())
+    """The tables of the database's public schema, sorted."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(
+            "select relname from pg_class where relnamespace = 'public'::regnamespace "
+            "and relkind in ('r', 'p') order by relname"
+        )).scalars())
 
 
-def _type_name(type_: sa.types.TypeEngine) -> str:
-    # SQLAlchemy names timestamptz plain TIMESTAMP; say what PostgreSQL has.
-    if getattr(type_, "timezone", False):
-        return f"{type_} WITH TIME ZONE"
-    return str(type_)
+# -- the schema, as PostgreSQL holds it -------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as PostgreSQL names it: format_type()
+    not_null: bool
+    default: str | None
+    enum: bool = False
+
+    def __str__(self) -> str:
+        null = "NOT NULL" if self.not_null else "NULL"
+        default = f" DEFAULT {self.default}" if self.default else ""
+        return f"{self.name} {self.type} {null}{default}"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    definition: str  # "UNIQUE, btree (email)"
+    valid: bool
+    constraint: str | None  # the constraint it backs (primary key, unique), if any
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.definition}" + ("" if self.valid else " INVALID")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    name: str
+    kind: str  # PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, EXCLUDE, NOT NULL
+    definition: str  # pg_get_constraintdef()
+    valid: bool
+
+    def __str__(self) -> str:
+        definition = self.definition.removesuffix(" NOT VALID")
+        return f"{self.name} {definition}" + ("" if self.valid else " NOT VALID")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    indexes: tuple[Index, ...]
+    constraints: tuple[Constraint, ...]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The public schema at one moment: its tables and its enum types."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def describe(self, *names: str) -> str:
+        """Tables as text, like psql's \\d, and the enum types they use."""
+        shown = names or tuple(n for n in self.tables if n != "alembic_version")
+        if not shown:
+            return "(no tables)"
+        return "\n\n".join(self._describe(name) for name in shown)
+
+    def _describe(self, name: str) -> str:
+        table = self.tables.get(name)
+        if table is None:
+            return f"{name}: no such table"
+        rows = [(c.name, c.type, "not null" if c.not_null else "", c.default or "") for c in table.columns]
+        columns = format_rows(["column", "type", "nullable", "default"], rows).rsplit("\n", 1)[0]
+        out = [f"Table {name}", columns]
+        sections = [
+            ("Indexes", [str(i) + (" (a failed build: drop it, then build it again)" if not i.valid else "")
+                         for i in table.indexes]),
+            ("Check constraints", [str(c) for c in table.constraints if c.kind == "CHECK"]),
+            ("Foreign keys", [str(c) for c in table.constraints if c.kind == "FOREIGN KEY"]),
+            ("Not-null constraints", [str(c) for c in table.constraints
+                                      if c.kind == "NOT NULL" and not c.valid]),
+            ("Exclusion constraints", [str(c) for c in table.constraints if c.kind == "EXCLUDE"]),
+        ]
+        for title, lines in sections:
+            if lines:
+                out.append(f"{title}:")
+                out += [f"  {line}" for line in lines]
+        used = sorted({c.type for c in table.columns if c.enum})
+        if used:
+            out.append("Enum types:")
+            out += [f"  {t}: {', '.join(self.enums.get(t, ()))}" for t in used]
+        return "\n".join(out)
+
+    def diff(self, later: Schema) -> SchemaDiff:
+        """What changed from this snapshot to LATER."""
+        return SchemaDiff.between(self, later)
+
+
+CATALOG = {
+    "columns": """
+        select c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid), t.typtype = 'e'
+        from pg_attribute a
+        join pg_class c on c.oid = a.attrelid
+        join pg_type t on t.oid = a.atttypid
+        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+          and a.attnum > 0 and not a.attisdropped
+        order by c.relname, a.attnum""",
+    "indexes": """
+        select t.relname, i.relname, pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary,
+               x.indisvalid, con.conname
+        from pg_index x
+        join pg_class i on i.oid = x.indexrelid
+        join pg_class t on t.oid = x.indrelid
+        left join pg_constraint con on con.conindid = x.indexrelid and con.contype in ('p', 'u', 'x')
+        where t.relnamespace = 'public'::regnamespace
+        order by t.relname, x.indisprimary desc, i.relname""",
+    "constraints": """
+        select c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid), con.convalidated
+        from pg_constraint con
+        join pg_class c on c.oid = con.conrelid
+        where c.relnamespace = 'public'::regnamespace and con.contype in ('p', 'u', 'f', 'c', 'x', 'n')
+        order by c.relname, con.conname""",
+    "enums": """
+        select t.typname, e.enumlabel
+        from pg_type t join pg_enum e on e.enumtypid = t.oid
+        where t.typnamespace = 'public'::regnamespace
+        order by t.typname, e.enumsortorder""",
+}
+KINDS = {"p": "PRIMARY KEY", "u": "UNIQUE", "f": "FOREIGN KEY", "c": "CHECK", "x": "EXCLUDE",
+         "n": "NOT NULL"}
+
+
+def read_schema(engine: Engine) -> Schema:
+    """The public schema as PostgreSQL's catalogs hold it now."""
+    with engine.connect() as conn:
+        rows = {key: conn.execute(sa.text(query)).all() for key, query in CATALOG.items()}
+    columns: dict[str, list[Column]] = {}
+    for table, name, type_, not_null, default, enum in rows["columns"]:
+        columns.setdefault(table, []).append(Column(name, type_, not_null, default, enum))
+    indexes: dict[str, list[Index]] = {}
+    for table, name, definition, unique, primary, valid, constraint in rows["indexes"]:
+        method = definition.split(" USING ", 1)[1]  # "btree (email)"
+        kind = "PRIMARY KEY, " if primary else "UNIQUE, " if unique else ""
+        indexes.setdefault(table, []).append(Index(name, kind + method, valid, constraint))
+    constraints: dict[str, list[Constraint]] = {}
+    for table, name, kind, definition, valid in rows["constraints"]:
+        if kind == "n" and valid:
+            continue  # PostgreSQL 18 names every NOT NULL; the column says it already
+        constraints.setdefault(table, []).append(Constraint(name, KINDS[kind], definition, valid))
+    enums: dict[str, list[str]] = {}
+    for type_name, label in rows["enums"]:
+        enums.setdefault(type_name, []).append(label)
+    return Schema(
+        tables={
+            name: Table(name, tuple(cols), tuple(indexes.get(name, ())), tuple(constraints.get(name, ())))
+            for name, cols in columns.items()
+        },
+        enums={name: tuple(labels) for name, labels in enums.items()},
+    )
 
 
 def describe_table(engine: Engine, table: str) -> str:
-    """Columns, primary key, indexes, unique constraints and foreign keys of a table."""
-    inspector = sa.inspect(engine)
-    if table not in inspector.get_table_names():
-        return f"{table}: no such table"
-    pk = inspector.get_pk_constraint(table)
-    rows = [
-        (
-            col["name"],
-            _type_name(col["type"]),
-            "YES" if col["nullable"] else "NO",
-            col.get("default") or "",
-        )
-        for col in inspector.get_columns(table)
-    ]
-    out = [f"Table {table}", format_rows(["column", "type", "nullable", "default"], rows)]
-    out[-1] = out[-1].rsplit("\n", 1)[0]  # no row count for a schema
-    if pk.get("constrained_columns"):
-        out.append(f"  primary key {pk['name']} ({', '.join(pk['constrained_columns'])})")
-    for index in sorted(inspector.get_indexes(table), key=lambda i: i["name"] or ""):
-        unique = "unique " if index["unique"] else ""
-        columns = ", ".join(c or "(expression)" for c in index["column_names"])
-        out.append(f"  {unique}index {index['name']} ({columns})")
-    for uq in sorted(inspector.get_unique_constraints(table), key=lambda u: u["name"] or ""):
-        out.append(f"  unique constraint {uq['name']} ({', '.join(uq['column_names'])})")
-    for fk in sorted(inspector.get_foreign_keys(table), key=lambda f: f["name"] or ""):
-        ondelete = fk.get("options", {}).get("ondelete")
-        action = f" ON DELETE {ondelete}" if ondelete else ""
-        out.append(
-            f"  foreign key {fk['name']} ({', '.join(fk['constrained_columns'])}) -> "
-            f"{fk['referred_table']}({', '.join(fk['referred_columns'])}){action}"
-        )
-    return "\n".join(out)
+    """One table's schema as text (see Schema.describe)."""
+    return read_schema(engine).describe(table)
+
+
+# -- what changed between two moments --------------------------------------------------
+
+@dataclass
+class SchemaDiff:
+    """Changes between two schema snapshots, one line each: ``+`` added, ``-`` removed,
+    ``~`` changed (before -> after)."""
+
+    changes: list[tuple[str, str]] = field(default_factory=list)  # (sign, text)
+
+    @classmethod
+    def between(cls, before: Schema, after: Schema) -> SchemaDiff:
+        diff = cls()
+        for name in sorted(before.tables.keys() | after.tables.keys()):
+            old, new = before.tables.get(name), after.tables.get(name)
+            if old is None and new is not None:
+                parts = [f"column {c}" for c in new.columns] + [f"index {i}" for i in new.indexes]
+                parts += [f"constraint {c}" for c in _own(new.constraints)]
+                diff.add("+", f"table {name}" + "".join(f"\n    {part}" for part in parts))
+            elif new is None:
+                diff.add("-", f"table {name}")
+            elif old is not None and old != new:
+                diff._table(old, new)
+        for name in sorted(before.enums.keys() | after.enums.keys()):
+            old_labels, new_labels = before.enums.get(name), after.enums.get(name)
+            if old_labels is None:
+                diff.add("+", f"enum type {name} ({', '.join(new_labels or ())})")
+            elif new_labels is None:
+                diff.add("-", f"enum type {name}")
+            elif old_labels != new_labels:
+                diff.add("~", f"enum type {name}: {', '.join(old_labels)} -> {', '.join(new_labels)}")
+        return diff
+
+    def _table(self, old: Table, new: Table) -> None:
+        def by_name(items):
+            return {item.name: item for item in items}
+
+        for what, before, after in (
+            ("column", by_name(old.columns), by_name(new.columns)),
+            ("index", by_name(old.indexes), by_name(new.indexes)),
+            ("constraint", by_name(_own(old.constraints)), by_name(_own(new.constraints))),
+        ):
+            for name in [*before, *(n for n in after if n not in before)]:
+                a, b = before.get(name), after.get(name)
+                if a is None:
+                    self.add("+", f"{old.name}: {what} {b}")
+                elif b is None:
+                    self.add("-", f"{old.name}: {what} {a}")
+                elif a != b:
+                    self.add("~", f"{old.name}: {what} {_changed(a, b)}")
+
+    def add(self, sign: str, text: str) -> None:
+        self.changes.append((sign, text))
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __str__(self) -> str:
+        if not self.changes:
+            return "schema unchanged"
+        return "\n".join(f"{sign} {text}" for sign, text in self.changes)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        colors = {"+": "#1a7f37", "-": "#cf222e", "~": "#9a6700"}
+        if not self.changes:
+            return "<pre>schema unchanged</pre>"
+        lines = [f'<span style="color: {colors[s]}">{escape(s)} {escape(t)}</span>'
+                 for s, t in self.changes]
+        return "<pre>" + "\n".join(lines) + "</pre>"
+
+
+def _own(constraints: Iterable[Constraint]) -> list[Constraint]:
+    """The constraints an index does not already show (primary keys and unique
+    constraints are listed as their indexes, as psql lists them)."""
+    return [c for c in constraints if c.kind not in ("PRIMARY KEY", "UNIQUE", "EXCLUDE")]
+
+
+def _changed(a: Column | Index | Constraint, b: Column | Index | Constraint) -> str:
+    """'name: what -> what', naming only the parts that differ."""
+    parts = []
+    for attribute in ("type", "not_null", "default", "definition", "valid", "kind"):
+        old, new = getattr(a, attribute, None), getattr(b, attribute, None)
+        if old != new:
+            shown = {"not_null": lambda v: "NOT NULL" if v else "NULL",
+                     "valid": lambda v: "valid" if v else "INVALID"}.get(attribute, lambda v: str(v))
+            parts.append(f"{shown(old)} -> {shown(new)}")
+    return f"{a.name}: " + "; ".join(parts)

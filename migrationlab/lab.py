@@ -30,7 +30,8 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from migrationlab.display import describe_table, format_rows, table_names
+from migrationlab import scenarios
+from migrationlab.display import Schema, SchemaDiff, format_rows, read_schema, table_names
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
 from migrationlab.infra.sandbox import Sandbox, sandbox
 from migrationlab.project import REPO_ROOT, Project, Result
@@ -57,6 +58,7 @@ class Lab:
         self.db = sandbox()
         self.project = project or (Project.scratch() if scratch else Project.repo())
         self._owns_project = project is None
+        self._last = Schema()  # a fresh database is empty
 
     @property
     def engine(self) -> sa.Engine:
@@ -109,10 +111,12 @@ class Lab:
 
     # -- looking at the database -------------------------------------------------
     def sql(self, statement: str, **params: object) -> None:
-        """Run SQL and print the rows of a query (or the count of rows changed).
-        Use `query` to get the rows as values. PostgreSQL's refusal is an SQLError,
-        shown as psql shows it."""
-        with self.engine.begin() as conn, refused_as_sql_error():
+        """Run SQL and print the rows of a query (or the count of rows changed), as psql
+        does: in autocommit (so CREATE INDEX CONCURRENTLY runs; several statements in one
+        string are one transaction). Use `query` to get the rows as values. PostgreSQL's
+        refusal is an SQLError, shown as psql shows it."""
+        autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        with autocommit.connect() as conn, refused_as_sql_error():
             result = conn.execute(sa.text(statement), params)
             if not result.returns_rows:
                 count = result.rowcount
@@ -141,11 +145,24 @@ class Lab:
         print("tables: " + (", ".join(names) if names else "(none)"))
 
     def schema(self, *tables: str) -> None:
-        """Print the schema of the given tables (all application tables by default)."""
-        names = tables or [n for n in table_names(self.engine) if n != "alembic_version"]
-        if not names:
-            print("(no tables)")
-        print("\n\n".join(describe_table(self.engine, name) for name in names))
+        """Print the schema of the given tables (all application tables by default), as
+        PostgreSQL's catalogs hold it: its own type names, INVALID indexes, NOT VALID
+        constraints, CHECK constraints, enum types and their values."""
+        print(read_schema(self.engine).describe(*tables))
+
+    def snapshot(self) -> Schema:
+        """The schema now, to compare with a later moment (``lab.changes(since=...)``)."""
+        self._last = read_schema(self.engine)
+        return self._last
+
+    def changes(self, since: Schema | None = None) -> SchemaDiff:
+        """Show what changed in the schema since SINCE (by default: since the last
+        snapshot or the last call; at first, since the database was created, empty)."""
+        before = since if since is not None else self._last
+        self._last = read_schema(self.engine)
+        diff = before.diff(self._last)
+        _display(diff)
+        return _QuietDiff(diff.changes)
 
     def version(self) -> str | None:
         """Print and return what the alembic_version table holds."""
@@ -176,6 +193,41 @@ class Lab:
                 if _shape(built.engine) == mine:
                     return revision.revision
         return None
+
+    # -- experiments ------------------------------------------------------------------
+    def seed(self, rows: int = 1000, **tables: int) -> None:
+        """Fill the application's tables with ROWS rows each (or as many as named:
+        ``lab.seed(users=1_000_000, posts=1_000_000)``), made inside PostgreSQL, parents
+        before children, every foreign key pointing at a real row."""
+        counts = tables or {t: rows for t in table_names(self.engine) if t != "alembic_version"}
+        for table, count, seconds in scenarios.seed(self.engine, counts):
+            print(f"seeded {table}: {count:,} rows in {seconds:.1f} s")
+
+    def fingerprint(self, *tables: str) -> scenarios.Fingerprint:
+        """The rows of every table (or of TABLES) now, as hashes, to compare with later."""
+        return scenarios.Fingerprint.take(self.engine, list(tables) or None)
+
+    def compare(self, before: scenarios.Fingerprint) -> scenarios.Comparison:
+        """Print whether the data is what it was at BEFORE, and which rows differ."""
+        comparison = before.compare(self.fingerprint(*before.tables))
+        print(comparison)
+        return comparison
+
+    def session(self, name: str) -> scenarios.Session:
+        """A second connection, named NAME in PostgreSQL, to hold a transaction and its
+        locks open while something else runs (``lab.locks()`` shows them)."""
+        return scenarios.Session(self.engine, name)
+
+    def start(self, args: str) -> Background:
+        """Start `alembic ARGS` in the background, as a deploy would run it; watch it
+        with ``.wait_until_blocked()`` and ``lab.locks()``, then ``.finish()``."""
+        print(f"$ alembic {args} &")
+        return Background(self, scenarios.Migration(self.project, self.db.url, args))
+
+    def locks(self) -> None:
+        """Which locks the named sessions and migrations hold or wait for, and who blocks
+        whom (pg_locks, pg_stat_activity, pg_blocking_pids)."""
+        print(scenarios.locks(self.engine))
 
     @contextlib.contextmanager
     def timed(self, label: str) -> Iterator[None]:
@@ -261,9 +313,45 @@ def refused_as_sql_error() -> Iterator[None]:
         raise SQLError(report.rstrip()) from None
 
 
+def _display(thing: object) -> None:
+    """In a notebook, every form the thing has (HTML as well as text); elsewhere, print it."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(thing)
+        return
+    if get_ipython() is None:
+        print(thing)
+    else:
+        display(thing)
+
+
 def _shown(result: Result) -> Result:
     print(result)
     return _Quiet(result)
+
+
+class Background:
+    """A migration running in the background (``lab.start``)."""
+
+    def __init__(self, lab: Lab, migration: scenarios.Migration) -> None:
+        self.lab, self.migration = lab, migration
+
+    def wait_until_blocked(self, timeout: float = 20.0) -> None:
+        """Return once the migration waits on a lock, saying who blocks it."""
+        print(self.migration.wait_until_blocked(self.lab.engine, timeout))
+
+    def finish(self, timeout: float = 60.0) -> Result:
+        """Wait for it to end, and print its output as a terminal would have."""
+        return _shown(self.migration.finish(timeout))
+
+
+class _QuietDiff(SchemaDiff):
+    """The changes, which a notebook does not show a second time."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 class _Quiet(Result):

@@ -1,0 +1,84 @@
+"""The schema view tells the truth (PostgreSQL's own names, INVALID indexes, NOT VALID
+and CHECK constraints, enum types), and the schema diff names every change."""
+
+import pytest
+import sqlalchemy as sa
+
+from migrationlab.display import SchemaDiff, format_rows, read_schema
+
+
+@pytest.fixture
+def conn(db):
+    with db.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        yield conn
+
+
+def run(conn, *statements: str) -> None:
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def test_the_schema_view_names_types_as_postgresql_does(db, conn):
+    run(conn,
+        "create type mood as enum ('sad', 'ok', 'glad')",
+        "create table t (id bigserial primary key, m mood not null default 'ok', tags text[],"
+        " price numeric(10,2), at timestamptz, note varchar(20))")
+    shown = read_schema(db.engine).describe("t")
+    for expected in ("m      | mood", "tags   | text[]", "price  | numeric(10,2)",
+                     "timestamp with time zone", "character varying(20)", "'ok'::mood",
+                     "Enum types:\n  mood: sad, ok, glad"):
+        assert expected in shown, shown
+
+
+def test_an_invalid_index_is_flagged(db, conn):
+    run(conn, "create table t (id int, name text)", "insert into t values (1, 'a'), (2, 'a')")
+    with pytest.raises(sa.exc.IntegrityError):
+        conn.exec_driver_sql("create unique index concurrently ix_t_name on t (name)")
+    schema = read_schema(db.engine)
+    index = next(i for i in schema.tables["t"].indexes if i.name == "ix_t_name")
+    assert not index.valid
+    assert "ix_t_name UNIQUE, btree (name) INVALID" in schema.describe("t")
+
+
+def test_check_constraints_are_listed_with_their_validity(db, conn):
+    run(conn, "create table t (id int primary key, n int)",
+        "alter table t add constraint ck_t_n check (n > 0) not valid",
+        "alter table t add constraint ck_t_id check (id > 0)")
+    shown = read_schema(db.engine).describe("t")
+    assert "Check constraints:\n  ck_t_id CHECK ((id > 0))\n  ck_t_n CHECK ((n > 0)) NOT VALID" in shown
+
+
+def test_the_diff_names_every_kind_of_change(db, conn):
+    run(conn, "create type mood as enum ('sad')",
+        "create table t (id int primary key, name varchar(10) not null, gone int)",
+        "create table old (id int)")
+    before = read_schema(db.engine)
+    run(conn, "alter table t alter column name type varchar(20), alter column name drop not null",
+        "alter table t drop column gone", "alter table t add column note text default 'x'",
+        "create index ix_t_note on t (note)", "alter table t add constraint ck_t check (id > 0) not valid",
+        "drop table old", "create table fresh (id int)", "alter type mood add value 'glad'")
+    diff = before.diff(read_schema(db.engine))
+    assert str(diff).splitlines() == [
+        "+ table fresh",
+        "    column id integer NULL",
+        "- table old",
+        "~ t: column name: character varying(10) -> character varying(20); NOT NULL -> NULL",
+        "- t: column gone integer NULL",
+        "+ t: column note text NULL DEFAULT 'x'::text",
+        "+ t: index ix_t_note btree (note)",
+        "+ t: constraint ck_t CHECK ((id > 0)) NOT VALID",
+        "~ enum type mood: sad -> sad, glad",
+    ]
+    assert "color: #1a7f37" in diff._repr_html_()
+
+
+def test_no_change_is_said_so(db):
+    schema = read_schema(db.engine)
+    assert not schema.diff(read_schema(db.engine))
+    assert str(SchemaDiff()) == "schema unchanged"
+
+
+def test_rows_print_as_psql_prints_them():
+    assert format_rows(["a", "bb"], [(1, None), (22, "x")]) == (
+        "a  | bb\n---+-----\n1  | NULL\n22 | x\n(2 rows)"
+    )
