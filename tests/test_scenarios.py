@@ -20,7 +20,8 @@ def test_seed_fills_parents_first_and_keeps_every_foreign_key(lab, capsys):
     out = capsys.readouterr().out
     assert out.index("seeded users: 1,000 rows") < out.index("seeded posts: 3,000 rows")
     assert lab.query("select count(*) from users") == [(1000,)]
-    orphans = lab.query("select count(*) from posts p left join users u on u.id = p.user_id where u.id is null")
+    orphans = lab.query(
+        "select count(*) from posts p left join users u on u.id = p.user_id where u.id is null")
     assert orphans == [(0,)]
     lab.seed(users=10)  # a second round adds rows whose unique emails don't collide
     assert lab.query("select count(*), count(distinct email) from users") == [(1010, 1010)]
