@@ -176,7 +176,7 @@ class Project:
         proc = subprocess.run(
             [sys.executable, "-m", "alembic", *argv],
             cwd=self.root,
-            env={**self.environment(url), "PYTHONDONTWRITEBYTECODE": "1"},
+            env=self.command_environment(url),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -263,12 +263,19 @@ class Project:
             "PATH": os.pathsep.join(first + rest),
         }
 
+    def command_environment(self, url: URL) -> dict[str, str]:
+        """The environment of a command whose output a notebook shows: a terminal's,
+        without colour (a kernel asks for it: FORCE_COLOR) and writing no bytecode
+        caches into the project."""
+        env = {k: v for k, v in self.environment(url).items()
+               if k not in ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS")}
+        return {**env, "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
     def shell(self, command: str, database_url: URL) -> Result:
         """Run a shell command at the project root with the database's environment (and
         no bytecode caches written into the project), as a learner would."""
-        env = {**self.environment(database_url), "PYTHONDONTWRITEBYTECODE": "1"}
         proc = subprocess.run(
-            command, shell=True, cwd=self.root, env=env,
+            command, shell=True, cwd=self.root, env=self.command_environment(database_url),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         return Result(command, self.tidy(proc.stdout, database_url), proc.returncode)

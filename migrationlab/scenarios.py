@@ -374,7 +374,7 @@ class Migration:
         self.args = args
         self.project = project
         self.url = url
-        env = {**project.environment(url), "PYTHONDONTWRITEBYTECODE": "1", "PGAPPNAME": NAMED + name}
+        env = {**project.command_environment(url), "PGAPPNAME": NAMED + name}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "alembic", *args.split()], cwd=project.root, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
