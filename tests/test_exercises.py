@@ -4,7 +4,7 @@ and their hints name a command that does something."""
 import pytest
 
 from migrationlab import Lab
-from migrationlab.exercises import moving_through_history, where_am_i
+from migrationlab.lessons import moving_through_history, where_am_i
 
 
 @pytest.fixture
