@@ -4,13 +4,19 @@ Code that already holds a database (tests, notebooks, pytest-alembic) can hand
 in a Connection or an Engine as ``config.attributes["connection"]``, as in
 Alembic's cookbook recipe "Sharing a Connection across one or more programmatic
 migration commands"; otherwise the URL from the settings is used.
+
+Two safeguards for production: a migration waits at most ``lock_timeout`` for a
+lock (then fails, and can be run again) instead of making every query of the app
+queue behind it; and replicas that start at once migrate one at a time.
 """
 
+import os
+import re
 from logging.config import fileConfig
 
 from alembic import context
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, pool
+from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -24,6 +30,20 @@ if config.config_file_name is not None:
 
 target_metadata = metadata
 
+# Any number, the same in every replica: pg_advisory_xact_lock(MIGRATION_LOCK) lets one
+# replica migrate while the others wait, then find nothing left to do.
+MIGRATION_LOCK = 7_413_926_001
+
+
+def lock_timeout() -> str:
+    """How long a migration may wait for a lock: `alembic -x lock_timeout=2s upgrade head`,
+    else MIGRATION_LOCK_TIMEOUT, else 5s ("0" waits forever)."""
+    default = os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s")
+    wait = context.get_x_argument(as_dictionary=True).get("lock_timeout", default)
+    if not re.fullmatch(r"\d+(ms|s|min)?", wait):
+        raise CommandError(f"lock_timeout={wait!r} is not a duration; write it as 5s, 500ms or 0")
+    return wait
+
 
 def run_migrations_offline() -> None:
     """Render the migrations as SQL (`alembic upgrade head --sql`), without a database."""
@@ -34,13 +54,18 @@ def run_migrations_offline() -> None:
         dialect_opts={"paramstyle": "named"},
     )
     with context.begin_transaction():
+        context.execute(f"SET LOCAL lock_timeout = '{lock_timeout()}'")
         context.run_migrations()
 
 
 def do_run_migrations(connection) -> None:
-    """Run the migrations on a connection, in one transaction."""
+    """Run the migrations on a connection, in one transaction, one migrator at a time."""
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        # Both last until this transaction ends (an autocommit_block() ends it early).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
+                           {"wait": lock_timeout()})
         context.run_migrations()
 
 

@@ -144,3 +144,53 @@ def test_every_downgrade_is_real(migrations):
         source = open(rev.path).read()
         body = source.split("def downgrade", 1)[1]
         assert "op." in body, f"{rev.revision} has no downgrade"
+
+
+def test_replicas_migrate_one_at_a_time(db):
+    """While one migrator holds env.py's advisory lock, another waits for it (and then
+    finds nothing to do): replicas that start at once take turns."""
+    from migrationlab import Lab
+    from migrationlab.project import Project
+
+    lab = Lab(project=Project.repo())
+    try:
+        holder = lab.session("replica 1")
+        holder.sql("select pg_advisory_lock(7413926001)")
+        replica = lab.start("upgrade head")
+        blocked = lab.query("select 1")  # the lab's own connection is not held up
+        assert blocked == [(1,)]
+        replica.migration.wait_until_blocked(lab.engine)
+        assert lab.query(
+            "select wait_event from pg_stat_activity where application_name = 'lab: migration'"
+        ) == [("advisory",)]
+        holder.sql("select pg_advisory_unlock(7413926001)")
+        assert replica.finish().ok
+        holder.close()
+    finally:
+        lab.close()
+
+
+def test_a_migration_gives_up_after_lock_timeout(db):
+    """A migration that can't get its lock within lock_timeout fails (and rolls back)
+    instead of queueing the app's queries behind it; with no limit it waits."""
+    from migrationlab import Lab
+
+    lab = Lab(scratch=True)
+    try:
+        lab.alembic("upgrade head")
+        lab.write_revision("004", "add nickname", parent="003",
+                           upgrade='op.add_column("users", sa.Column("nickname", sa.String(50)))',
+                           downgrade='op.drop_column("users", "nickname")')
+        report = lab.session("report")
+        report.sql("begin")
+        report.sql("select count(*) from users")
+        failed = lab.project.alembic("-x lock_timeout=100ms upgrade head", lab.db.url, in_process=False)
+        assert not failed.ok and "canceling statement due to lock timeout" in failed.output
+        assert lab.versions() == ["003"]
+        waiting = lab.start("-x lock_timeout=0 upgrade head")
+        waiting.wait_until_blocked()
+        report.commit()
+        assert waiting.finish().ok and lab.versions() == ["004"]
+        report.close()
+    finally:
+        lab.close()
