@@ -291,3 +291,188 @@ def _changed(a: Column | Index | Constraint, b: Column | Index | Constraint) -> 
                      "valid": lambda v: "valid" if v else "INVALID"}.get(attribute, lambda v: str(v))
             parts.append(f"{shown(old)} -> {shown(new)}")
     return f"{a.name}: " + "; ".join(parts)
+
+
+# -- pictures --------------------------------------------------------------------------
+#
+# SVG drawn from the data, byte for byte the same on every run (nbval compares it): sorted
+# input, coordinates from + - * / and sqrt only, no ids, no dates. Plain presentation
+# attributes (no <style>, no <defs>), so code hosts that strip those still show it; the
+# text/plain part is what a terminal, or a notebook not yet trusted, shows instead.
+
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif" font-size="12"'
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A notebook output: an SVG picture, and its text for where pictures don't show."""
+
+    svg: str
+    text: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:  # noqa: ARG002
+        return {"image/svg+xml": self.svg, "text/plain": self.text}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _number(x: float) -> str:
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _svg(width: float, height: float, body: list[str]) -> str:
+    w, h = _number(width), _number(height)
+    head = f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" {FONT}>'
+    background = f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>'
+    return "\n".join([head, background, *body, "</svg>"]) + "\n"
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float, color: str = "#444444") -> list[str]:
+    """A line from (x1, y1) to (x2, y2), with its head drawn as a polygon at (x2, y2)."""
+    from math import sqrt
+
+    dx, dy = x2 - x1, y2 - y1
+    length = sqrt(dx * dx + dy * dy) or 1.0
+    ux, uy = dx / length, dy / length
+    bx, by = x2 - 9 * ux, y2 - 9 * uy
+    px, py = -uy * 4, ux * 4
+    n = _number
+    return [f'<line x1="{n(x1)}" y1="{n(y1)}" x2="{n(bx)}" y2="{n(by)}" stroke="{color}" '
+            'stroke-width="1.5"/>',
+            f'<polygon points="{n(x2)},{n(y2)} {n(bx + px)},{n(by + py)} {n(bx - px)},{n(by - py)}" '
+            f'fill="{color}"/>']
+
+
+def _width(text: str) -> int:
+    return sum(14 if ord(c) > 0x2E80 else 7 for c in text)  # wide glyphs (Korean) count double
+
+
+def revision_graph(revisions: Iterable[tuple[str, tuple[str, ...], str]],
+                   current: Iterable[str] = ()) -> Picture:
+    """The revisions as a graph: base at the bottom, heads on top, an arrow from each
+    revision to its parent (two for a merge), the database's revision(s) in bold blue.
+    REVISIONS: (revision, down revisions, message) for each."""
+    from xml.sax.saxutils import escape
+
+    revs = {r: (tuple(sorted(d)), m) for r, d, m in revisions}
+    at = set(current)
+    depth: dict[str, int] = {}
+
+    def level(r: str) -> int:
+        if r not in depth:
+            depth[r] = 1 + max((level(p) for p in revs[r][0] if p in revs), default=-1)
+        return depth[r]
+
+    for r in sorted(revs):
+        level(r)
+    parents = {p for r in revs for p in revs[r][0]}
+    heads = sorted(r for r in revs if r not in parents)
+    levels: dict[int, list[str]] = {}
+    for r in sorted(revs, key=lambda r: (depth[r], r)):
+        levels.setdefault(depth[r], []).append(r)
+    marks = {r: ("  (head)" if r in heads else "") + ("  ◀ database" if r in at else "") for r in revs}
+    labels = {r: f"{r}  {revs[r][1]}{marks[r]}" for r in revs}
+    box_w = max([_width(s) for s in labels.values()] + [120]) + 20
+    box_h, gap_x, gap_y, pad = 28, 30, 34, 16
+    columns = max((len(v) for v in levels.values()), default=1)
+    width = pad * 2 + columns * box_w + (columns - 1) * gap_x
+    height = pad * 2 + len(levels) * box_h + max(len(levels) - 1, 0) * gap_y
+    pos = {}
+    for lvl, rs in levels.items():
+        y = height - pad - box_h - lvl * (box_h + gap_y)
+        x0 = (width - (len(rs) * box_w + (len(rs) - 1) * gap_x)) // 2
+        for i, r in enumerate(rs):
+            pos[r] = (x0 + i * (box_w + gap_x), y)
+    body = []
+    for r in sorted(revs):
+        x, y = pos[r]
+        for p in revs[r][0]:
+            if p in pos:
+                px, py = pos[p]
+                body += _arrow(x + box_w / 2, y + box_h, px + box_w / 2, py)
+    for r in sorted(revs):
+        x, y = pos[r]
+        stroke, fill = ("3", "#dbeafe") if r in at else ("1", "#f3f4f6")
+        body.append(f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="4" fill="{fill}" '
+                    f'stroke="#1f2937" stroke-width="{stroke}"/>')
+        body.append(f'<text x="{x + 10}" y="{y + 18}" fill="#111827">{escape(labels[r])}</text>')
+    text = "\n".join(f"{', '.join(revs[r][0]) or '<base>'} -> {r}{marks[r]}, {revs[r][1]}"
+                     for r in sorted(revs, key=lambda r: (-depth[r], r)))
+    return Picture(_svg(width, height, body), text or "(no revisions)")
+
+
+def schema_picture(schema: Schema) -> Picture:
+    """The tables (alembic_version aside) with their columns, and an arrow for each
+    foreign key from its column to the table it refers to."""
+    import re
+    from xml.sax.saxutils import escape
+
+    tables = {name: t for name, t in schema.tables.items() if name != "alembic_version"}
+    if not tables:
+        empty = '<text x="16" y="24" fill="#111827">(no tables)</text>'
+        return Picture(_svg(200, 40, [empty]), "(no tables)")
+    keys: dict[str, set[str]] = {}
+    refers: dict[tuple[str, str], str] = {}
+    for table in tables.values():
+        for index in table.indexes:
+            if index.definition.startswith("PRIMARY KEY"):
+                columns = index.definition.split("(", 1)[1].rstrip(")").split(",")
+                keys[table.name] = {c.strip() for c in columns}
+        for constraint in table.constraints:
+            found = re.match(r"FOREIGN KEY \((\w+)\) REFERENCES (\w+)\(", constraint.definition)
+            if found:
+                refers[(table.name, found[1])] = found[2]
+    level: dict[str, int] = {}
+
+    def depth(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name not in level:
+            parents = {p for (t, _), p in refers.items() if t == name and p != name and p not in seen}
+            level[name] = 1 + max((depth(p, (*seen, name)) for p in parents if p in tables), default=-1)
+        return level[name]
+
+    names = sorted(tables, key=lambda t: (depth(t), t))
+    row_h, head_h, pad, gap_x, gap_y, per_row = 20, 24, 16, 70, 40, 3
+
+    def line(table: str, c: Column) -> str:
+        tags = (" PK" if c.name in keys.get(table, ()) else "") + (" FK" if (table, c.name) in refers else "")
+        return f"{c.name} {c.type}{tags}"
+
+    col_w = max(_width(line(t, c)) + 24 for t in names for c in tables[t].columns)
+    col_w = max(col_w, *(_width(t) + 24 for t in names))
+    heights = {t: head_h + row_h * len(tables[t].columns) + 6 for t in names}
+    pos, y = {}, pad
+    for i in range(0, len(names), per_row):
+        row = names[i:i + per_row]
+        for j, t in enumerate(row):
+            pos[t] = (pad + j * (col_w + gap_x), y)
+        y += max(heights[t] for t in row) + gap_y
+    shown = min(per_row, len(names))
+    width, height = pad * 2 + shown * col_w + (shown - 1) * gap_x, y - gap_y + pad
+    body, edges = [], []
+    for t in names:
+        x, top = pos[t]
+        body.append(f'<rect x="{x}" y="{top}" width="{col_w}" height="{heights[t]}" fill="#ffffff" '
+                    'stroke="#1f2937"/>')
+        body.append(f'<rect x="{x}" y="{top}" width="{col_w}" height="{head_h}" fill="#e0e7ff" '
+                    'stroke="#1f2937"/>')
+        body.append(f'<text x="{x + 8}" y="{top + 16}" font-weight="bold" fill="#111827">{escape(t)}</text>')
+        for k, c in enumerate(tables[t].columns):
+            cy = top + head_h + k * row_h + 15
+            body.append(f'<text x="{x + 8}" y="{cy}" fill="#111827">{escape(line(t, c))}</text>')
+            if (t, c.name) in refers and refers[(t, c.name)] in pos:
+                edges.append((x, cy - 4, refers[(t, c.name)]))
+    for x, cy, target in edges:
+        tx, ty = pos[target]
+        if tx + col_w <= x:
+            x1, x2 = x, tx + col_w
+        elif tx >= x + col_w:
+            x1, x2 = x + col_w, tx
+        else:
+            x1, x2 = x + col_w, tx + col_w
+        body += _arrow(x1, cy, x2, ty + head_h / 2, "#b45309")
+    text = "\n".join(
+        f"{t}(" + ", ".join(line(t, c) + (f" -> {refers[(t, c.name)]}" if (t, c.name) in refers else "")
+                            for c in tables[t].columns) + ")" for t in sorted(tables))
+    return Picture(_svg(width, height, body), text)

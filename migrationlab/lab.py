@@ -24,14 +24,23 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
 import sqlalchemy as sa
 
 from migrationlab import scenarios
-from migrationlab.display import Schema, SchemaDiff, format_rows, read_schema, table_names
+from migrationlab.display import (
+    Picture,
+    Schema,
+    SchemaDiff,
+    format_rows,
+    read_schema,
+    revision_graph,
+    schema_picture,
+    table_names,
+)
 from migrationlab.errors import LabError, SQLError, install_notebook_handler
 from migrationlab.infra.sandbox import Sandbox, sandbox
 from migrationlab.project import REPO_ROOT, Project, Result
@@ -229,6 +238,18 @@ class Lab:
         whom (pg_locks, pg_stat_activity, pg_blocking_pids)."""
         print(scenarios.locks(self.engine))
 
+    # -- pictures ---------------------------------------------------------------------
+    def graph(self) -> Picture:
+        """The project's revisions as a picture: branch points, merges, heads, and the
+        revision(s) this database is at."""
+        script = self.project.script()
+        revisions = [(r.revision, _parents(r.down_revision), r.doc or "") for r in script.walk_revisions()]
+        return revision_graph(revisions, current=self.versions() or ())
+
+    def diagram(self) -> Picture:
+        """The database's tables and their foreign keys as a picture."""
+        return schema_picture(read_schema(self.engine))
+
     @contextlib.contextmanager
     def timed(self, label: str) -> Iterator[None]:
         """Print how long the block took, as ``LABEL: 0.41 s``."""
@@ -291,6 +312,10 @@ class Lab:
         if self._owns_project:
             self.project.close()
         self.db.close()
+
+
+def _parents(down: str | Sequence[str] | None) -> tuple[str, ...]:
+    return () if down is None else (down,) if isinstance(down, str) else tuple(down)
 
 
 def _shape(engine: sa.Engine) -> dict[str, dict[str, str]]:

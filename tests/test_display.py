@@ -82,3 +82,24 @@ def test_rows_print_as_psql_prints_them():
     assert format_rows(["a", "bb"], [(1, None), (22, "x")]) == (
         "a  | bb\n---+-----\n1  | NULL\n22 | x\n(2 rows)"
     )
+
+
+def test_pictures_are_the_same_bytes_every_time(db):
+    from migrationlab import Lab
+
+    lab = Lab(scratch=True)
+    try:
+        lab.alembic("upgrade 002")
+        lab.write_revision("004", "add bio", parent="002")
+        lab.write_revision("005", "merge", parent=None)  # a second base: two roots
+        graph, again = lab.graph(), lab.graph()
+        assert graph == again and graph.svg.startswith("<svg ")
+        lines = set(graph.text.splitlines())
+        assert {"001 -> 002  ◀ database, Create posts table", "002 -> 004  (head), add bio",
+                "002 -> 003  (head), Add is_active to users", "<base> -> 005  (head), merge"} <= lines
+        diagram = lab.diagram()
+        assert diagram == lab.diagram()
+        assert "user_id integer FK -> users" in diagram.text and "stroke=" in diagram.svg
+        assert set(diagram._repr_mimebundle_()) == {"image/svg+xml", "text/plain"}
+    finally:
+        lab.close()
