@@ -61,10 +61,13 @@ class Lab:
     cell writes a file of it.
     """
 
-    def __init__(self, *, scratch: bool = False, project: Project | None = None) -> None:
+    def __init__(
+        self, *, scratch: bool = False, project: Project | None = None, database: Sandbox | None = None
+    ) -> None:
         install_notebook_handler()
         register_magics()
-        self.db = sandbox()
+        self.db = database or sandbox()
+        self._owns_database = database is None
         self.project = project or (Project.scratch() if scratch else Project.repo())
         self._owns_project = project is None
         self._last = Schema()  # a fresh database is empty
@@ -77,6 +80,11 @@ class Lab:
         """A second lab on a fresh, empty database and the same project files: a
         teammate's laptop, a staging server. Closing it leaves this lab's files alone."""
         return Lab(project=self.project)
+
+    def another_version(self) -> Lab:
+        """A second lab on this lab's database with a fresh scratch copy of the project:
+        the next version of the app, deployed while this one still runs."""
+        return Lab(scratch=True, database=self.db)
 
     # -- commands, shown as typed ------------------------------------------------
     def alembic(self, args: str, *, in_process: bool | None = None, check: bool = False) -> Result:
@@ -233,6 +241,14 @@ class Lab:
         print(f"$ alembic {args} &")
         return Background(self, scenarios.Migration(self.project, self.db.url, args))
 
+    def serve_app(self, environment: str = "production"):
+        """Serve the project's app with uvicorn on this lab's database, for the block::
+
+            with lab.serve_app("production") as api:
+                api.get("/users/")          # prints the request and the response
+        """
+        return scenarios.served(self.project, self.db.url, environment)
+
     def locks(self) -> None:
         """Which locks the named sessions and migrations hold or wait for, and who blocks
         whom (pg_locks, pg_stat_activity, pg_blocking_pids)."""
@@ -311,7 +327,8 @@ class Lab:
         """Drop the database and remove the scratch copy (also done at exit)."""
         if self._owns_project:
             self.project.close()
-        self.db.close()
+        if self._owns_database:
+            self.db.close()
 
 
 def _parents(down: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -15,11 +15,16 @@ every run, whatever their process ids.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING
@@ -415,3 +420,133 @@ class Migration:
 
     def _text(self) -> str:
         return "".join(self._output)
+
+
+# -- the app, served -------------------------------------------------------------
+
+class Client:
+    """Sends requests to the app and prints each one and its response (without
+    created_at, which changes every run); ``quiet()`` sends them without printing."""
+
+    def __init__(self, send, log=None) -> None:
+        self._send = send
+        self._log = log
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict):
+        return self.request("POST", path, body)
+
+    def patch(self, path: str, body: dict):
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str):
+        return self.request("DELETE", path)
+
+    def status(self, method: str, path: str, body: dict | None = None) -> int:
+        """Send a request without printing it; its status code (500 when the app raised)."""
+        try:
+            return self._send(method, path, body).status_code
+        except Exception:  # noqa: BLE001 (in-process, the app's own exception)
+            return 500
+
+    def log(self) -> str:
+        """What the server logged so far (a served app's uvicorn log)."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
+    def request(self, method: str, path: str, body: dict | None = None):
+        shown = f" {json.dumps(body, ensure_ascii=False)}" if body is not None else ""
+        print(f"> {method} {path}{shown}")
+        try:
+            response = self._send(method, path, body)
+        except Exception as error:  # the server's own error, as its log would show it
+            message = str(error).splitlines()[0]
+            print(f"< 500 Internal Server Error\n  the app raised {type(error).__name__}: {message}")
+            return None
+        print(f"< {response.status_code} {response.reason_phrase}")
+        if response.content:
+            try:
+                data = _stable(response.json())
+                print("  " + json.dumps(data, ensure_ascii=False))
+            except ValueError:
+                print("  " + response.text)
+        return response
+
+# Fields that differ on every run (the server's clock): left out of printed bodies.
+UNSTABLE = ("created_at",)
+
+
+def _stable(data):
+    if isinstance(data, list):
+        return [_stable(item) for item in data]
+    if isinstance(data, dict):
+        return {k: _stable(v) for k, v in data.items() if k not in UNSTABLE}
+    return data
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(project: Project, url: URL, environment: str = "production",
+           name: str = "app") -> Iterator[Client]:
+    """Serve PROJECT's app with uvicorn on 127.0.0.1 (a free port), on the database at URL,
+    and call it over HTTP; the server stops at the end of the block, whatever happens in it
+    (and a watchdog stops it if this process is killed). Its log goes to a file, so a
+    noisy server never blocks on a full pipe; `tail` shows it."""
+    import httpx
+
+    from migrationlab.infra.watchdog import watch
+
+    port = _free_port()
+    env = {**project.command_environment(url), "ENVIRONMENT": environment, "PGAPPNAME": NAMED + name}
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning"]
+    print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, cwd=project.root, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, text=True)
+        watchdog = watch(process=process.pid)
+        try:
+            # Connection: close: after a 500, uvicorn drops the connection, and a kept-alive
+            # one would fail the next request for a reason that is not the app's.
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                              headers={"Connection": "close"}) as http:
+                _wait_until_up(http, process, log)
+                print("serving: uvicorn answers on 127.0.0.1")
+                yield Client(lambda m, p, b: http.request(m, p, json=b), log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            watchdog.kill()
+            watchdog.wait()
+            print("server stopped")
+
+
+def _wait_until_up(http, process: subprocess.Popen, log, timeout: float = 20.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            last = [line for line in log.read().splitlines() if line.strip()][-1:]
+            raise LabError(f"uvicorn exited before answering: {''.join(last) or 'no output'}")
+        try:
+            http.get("/health")
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise LabError("uvicorn did not answer within 20 s")

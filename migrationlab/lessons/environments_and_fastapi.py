@@ -1,7 +1,7 @@
 """10_Environments_and_FastAPI: the real FastAPI app started from the notebook, in-process
 through its lifespan (TestClient) or served by uvicorn on a local port, each request
-printed as a person would read it; environment variables and .env files for a block;
-and the exercise checks.
+printed as a person would read it (uvicorn serving it is ``Lab.serve_app``);
+environment variables and .env files for a block; and the exercise checks.
 
 Example::
 
@@ -16,26 +16,19 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from migrationlab.errors import LabError
 from migrationlab.infra.urls import libpq_url
 from migrationlab.lab import Lab
 from migrationlab.lessons import Verdict, verdict
 from migrationlab.project import environ
+from migrationlab.scenarios import Client
 
-__all__ = ["Client", "env_file", "environ", "exercise_1", "exercise_2", "running", "served"]
-
-# Fields that differ on every run (the server's clock): left out of printed bodies.
-UNSTABLE = ("created_at",)
+__all__ = ["env_file", "environ", "exercise_1", "exercise_2", "running"]
 
 
 @contextlib.contextmanager
@@ -75,51 +68,6 @@ def _app_log() -> Iterator[None]:
         logger.setLevel(level)
 
 
-class Client:
-    """Sends requests and prints each one and its response (without created_at)."""
-
-    def __init__(self, send) -> None:
-        self._send = send
-
-    def get(self, path: str):
-        return self.request("GET", path)
-
-    def post(self, path: str, body: dict):
-        return self.request("POST", path, body)
-
-    def patch(self, path: str, body: dict):
-        return self.request("PATCH", path, body)
-
-    def delete(self, path: str):
-        return self.request("DELETE", path)
-
-    def request(self, method: str, path: str, body: dict | None = None):
-        shown = f" {json.dumps(body, ensure_ascii=False)}" if body is not None else ""
-        print(f"> {method} {path}{shown}")
-        try:
-            response = self._send(method, path, body)
-        except Exception as error:  # the server's own error, as its log would show it
-            message = str(error).splitlines()[0]
-            print(f"< 500 Internal Server Error\n  the app raised {type(error).__name__}: {message}")
-            return None
-        print(f"< {response.status_code} {response.reason_phrase}")
-        if response.content:
-            try:
-                data = _stable(response.json())
-                print("  " + json.dumps(data, ensure_ascii=False))
-            except ValueError:
-                print("  " + response.text)
-        return response
-
-
-def _stable(data):
-    if isinstance(data, list):
-        return [_stable(item) for item in data]
-    if isinstance(data, dict):
-        return {k: _stable(v) for k, v in data.items() if k not in UNSTABLE}
-    return data
-
-
 @contextlib.contextmanager
 def running(lab: Lab, environment: str) -> Iterator[Client]:
     """Start the app in-process, with ENVIRONMENT and LAB's DATABASE_URL, through its
@@ -135,57 +83,6 @@ def running(lab: Lab, environment: str) -> Iterator[Client]:
             print("app stopped")
         finally:
             db.get_engine().dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def served(lab: Lab, environment: str = "production") -> Iterator[Client]:
-    """Serve the app with uvicorn on 127.0.0.1 (a free port) and call it over HTTP;
-    the server is stopped at the end of the block, whatever happens in it."""
-    import httpx
-
-    port = _free_port()
-    env = {**lab.project.environment(lab.db.url), "ENVIRONMENT": environment,
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
-    print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
-    process = subprocess.Popen(command, cwd=lab.project.root, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            _wait_until_up(http, process)
-            print("serving: uvicorn answers on 127.0.0.1")
-            yield Client(lambda m, p, b: http.request(m, p, json=b))
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print("server stopped")
-
-
-def _wait_until_up(http, process: subprocess.Popen, timeout: float = 20.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise LabError(f"uvicorn exited before answering: {output.strip().splitlines()[-1:]}")
-        try:
-            http.get("/health")
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise LabError("uvicorn did not answer within 20 s")
 
 
 # -- exercises -----------------------------------------------------------------------
