@@ -241,6 +241,13 @@ class Lab:
         print(f"$ alembic {args} &")
         return Background(self, scenarios.Migration(self.project, self.db.url, args))
 
+    def measure(self, statement: str, *, keep: bool = False) -> scenarios.Measurement:
+        """Run one statement and show what it costs: the lock it takes on each table, whether
+        it rewrites or scans the table, how long it takes. Rolled back unless ``keep=True``."""
+        measurement = scenarios.measure(self.engine, statement, keep)
+        print(measurement)
+        return measurement
+
     def serve_app(self, environment: str = "production"):
         """Serve the project's app with uvicorn on this lab's database, for the block::
 

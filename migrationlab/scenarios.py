@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -550,3 +551,89 @@ def _wait_until_up(http, process: subprocess.Popen, log, timeout: float = 20.0) 
         except httpx.TransportError:
             time.sleep(0.05)
     raise LabError("uvicorn did not answer within 20 s")
+
+
+# -- what one statement costs ---------------------------------------------------------
+
+# Lock modes from weakest to strongest (PostgreSQL's own order).
+MODES = ["AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
+         "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"]
+# PostgreSQL says, at DEBUG1, when it rewrites or scans a table to check a constraint.
+TELLS = ("rewriting table", "verifying table", "existing constraints on column", "building index")
+
+
+@dataclass
+class Measurement:
+    statement: str
+    locks: dict[str, str]  # table -> the strongest lock the statement took on it
+    rewrote: list[str]  # tables whose files were replaced (a full rewrite)
+    said: list[str]  # PostgreSQL's DEBUG1 messages about rewriting or scanning
+    seconds: float
+    kept: bool
+    outside: bool = False  # ran in autocommit (CREATE INDEX CONCURRENTLY)
+
+    def __str__(self) -> str:
+        held = ", ".join(f"{mode} on {table}" for table, mode in sorted(self.locks.items()))
+        if not held:
+            held = "none left when it returned (it ran outside a transaction)" if self.outside else "none"
+        lines = [self.statement, f"  lock:      {held}",
+                 f"  rewrote:   {', '.join(self.rewrote) or 'no table'}",
+                 f"  says:      {'; '.join(self.said) or '-'}",
+                 f"  took:      {_duration(self.seconds)}" + ("" if self.kept else " (then rolled back)")]
+        return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
+
+
+def measure(engine: Engine, statement: str, keep: bool = False) -> Measurement:
+    """Run STATEMENT in a transaction of its own and report what it cost: the strongest
+    lock it took on each table (held until the transaction ends), whether it rewrote a
+    table (its files replaced), what PostgreSQL says it did (its DEBUG1 messages:
+    rewriting, verifying, building an index), and how
+    long it took. Rolled back unless KEEP. A statement that cannot run in a transaction
+    (CREATE INDEX CONCURRENTLY) runs in autocommit: its locks are gone when it returns."""
+    concurrently = "concurrently" in statement.lower()
+    proxied = engine.raw_connection()
+    raw = proxied.driver_connection  # psycopg2's own: it keeps the server's notices
+    assert raw is not None
+    try:
+        raw.autocommit = concurrently
+        cursor = raw.cursor()
+        cursor.execute("select relname, pg_relation_filenode(oid) from pg_class "
+                       "where relnamespace = 'public'::regnamespace and relkind = 'r'")
+        before = dict(cursor.fetchall())
+        cursor.execute("set client_min_messages = debug1")
+        raw.notices.clear()
+        start = time.perf_counter()
+        try:
+            cursor.execute(statement)
+        except Exception as error:
+            raw.rollback()
+            raise SQLError((getattr(error, "pgerror", None) or str(error)).rstrip()) from None
+        seconds = time.perf_counter() - start
+        said = sorted({_plain(n) for n in raw.notices if any(t in n for t in TELLS) and "pg_toast" not in n})
+        cursor.execute("set client_min_messages = notice")
+        cursor.execute(
+            "select c.relname, l.mode from pg_locks l join pg_class c on c.oid = l.relation "
+            "where l.pid = pg_backend_pid() and c.relnamespace = 'public'::regnamespace and c.relkind = 'r'")
+        locks: dict[str, str] = {}
+        for table, mode in cursor.fetchall():
+            if table not in locks or MODES.index(mode) > MODES.index(locks[table]):
+                locks[table] = mode
+        cursor.execute("select relname, pg_relation_filenode(oid) from pg_class "
+                       "where relnamespace = 'public'::regnamespace and relkind = 'r'")
+        rewrote = sorted(t for t, node in cursor.fetchall() if t in before and before[t] != node)
+        if not concurrently:
+            raw.commit() if keep else raw.rollback()
+        return Measurement(statement, locks, rewrote, said, seconds, keep or concurrently, concurrently)
+    finally:
+        proxied.close()
+
+
+def _plain(notice: str) -> str:
+    """A DEBUG1 message without its level, and without what varies by machine (how many
+    parallel workers an index build asked for)."""
+    message = notice.split(":  ", 1)[-1].strip()
+    return re.sub(r" (with request for \d+ parallel workers?|serially)$", "", message)

@@ -89,3 +89,19 @@ def test_a_migration_queues_behind_a_report_and_an_app_query_behind_it(lab, caps
     assert "app: count\n-----\n10\n(1 row)" in capsys.readouterr().out
     for session in (report, app):
         session.close()
+
+
+def test_measure_tells_a_rewrite_a_scan_and_the_lock(lab, capsys):
+    lab.seed(users=1000, posts=1000)
+    constant = lab.measure("alter table users add column score int not null default 0")
+    assert constant.locks == {"users": "AccessExclusiveLock"} and constant.rewrote == []
+    volatile = lab.measure("alter table users add column seen timestamptz default clock_timestamp()")
+    assert volatile.rewrote == ["users"] and 'rewriting table "users"' in volatile.said
+    scan = lab.measure("alter table posts alter column content set not null")
+    assert scan.said == ['verifying table "posts"'] and scan.rewrote == []
+    index = lab.measure("create index ix_users_name on users (name)")
+    assert index.locks == {"users": "ShareLock"}
+    out = capsys.readouterr().out
+    assert "  lock:      ShareLock on users\n  rewrote:   no table\n" in out
+    assert "(then rolled back)" in out and lab.query(
+        "select count(*) from information_schema.columns where column_name in ('score', 'seen')") == [(0,)]
