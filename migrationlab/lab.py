@@ -74,7 +74,25 @@ class Lab:
 
     @property
     def engine(self) -> sa.Engine:
+        """The lab's database as a SQLAlchemy engine, for code of your own."""
         return self.db.engine
+
+    @classmethod
+    def help(cls) -> None:
+        """Print every tool a lab offers, with the first line of its description (read
+        from the code itself, so the list is always complete)."""
+        import inspect
+
+        rows = [("%%lab_file [--lab NAME] PATH",
+                 "A cell that is a file of the scratch copy: writes it, shows what changed.")]
+        for owner, kind in ((cls, "lab"), (scenarios.Session, "session"), (Background, "migration")):
+            for name, member in inspect.getmembers(owner):
+                if name.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+                    continue
+                doc = inspect.getdoc(member) or ""
+                signature = "" if isinstance(member, property) else _signature(member)
+                rows.append((f"{kind}.{name}{signature}", " ".join(doc.split("\n\n")[0].split())))
+        print("\n".join(f"{call}\n    {text}" for call, text in rows))
 
     def another_database(self) -> Lab:
         """A second lab on a fresh, empty database and the same project files: a
@@ -249,7 +267,8 @@ class Lab:
         return measurement
 
     def serve_app(self, environment: str = "production"):
-        """Serve the project's app with uvicorn on this lab's database, for the block::
+        """Serve the project's app with uvicorn on this lab's database, for a block, and
+        call it over HTTP::
 
             with lab.serve_app("production") as api:
                 api.get("/users/")          # prints the request and the response
@@ -338,6 +357,21 @@ class Lab:
             self.db.close()
 
 
+def _signature(function) -> str:
+    """The parameters as a learner writes them: no self, no annotations."""
+    import inspect
+
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    shown = []
+    for p in parameters:
+        if p.kind is p.KEYWORD_ONLY and not any(s.startswith("*") for s in shown):
+            shown.append("*")
+        default = "" if p.default is p.empty else f"={p.default!r}"
+        star = "*" if p.kind is p.VAR_POSITIONAL else "**" if p.kind is p.VAR_KEYWORD else ""
+        shown.append(f"{star}{p.name}{default}")
+    return f"({', '.join(shown)})"
+
+
 def _parents(down: str | Sequence[str] | None) -> tuple[str, ...]:
     return () if down is None else (down,) if isinstance(down, str) else tuple(down)
 
@@ -382,7 +416,7 @@ def _shown(result: Result) -> Result:
 
 
 class Background:
-    """A migration running in the background (``lab.start``)."""
+    """A migration running in the background (``migration = lab.start("upgrade head")``)."""
 
     def __init__(self, lab: Lab, migration: scenarios.Migration) -> None:
         self.lab, self.migration = lab, migration

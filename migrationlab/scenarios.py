@@ -290,10 +290,12 @@ class Session:
         print(f"{self.name}: " + ("\n".join(self._outcome) or "done"))
 
     def commit(self) -> None:
+        """End the session's transaction, keeping what it did (its locks go)."""
         print(f"{self.name}: COMMIT")
         self._run("commit")
 
     def rollback(self) -> None:
+        """End the session's transaction, undoing what it did (its locks go)."""
         print(f"{self.name}: ROLLBACK")
         self._run("rollback")
 
@@ -307,6 +309,7 @@ class Session:
         return result.context.cursor.statusmessage or "done"
 
     def close(self) -> None:
+        """Close the connection (an open transaction is rolled back)."""
         self.conn.close()
         self._engine.dispose()
 
