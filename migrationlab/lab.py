@@ -362,7 +362,7 @@ def _signature(function) -> str:
     import inspect
 
     parameters = list(inspect.signature(function).parameters.values())[1:]
-    shown = []
+    shown: list[str] = []
     for p in parameters:
         if p.kind is p.KEYWORD_ONLY and not any(s.startswith("*") for s in shown):
             shown.append("*")
