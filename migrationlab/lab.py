@@ -349,6 +349,19 @@ class Lab:
             )
         return self.project.path(relative)
 
+    def reset(self) -> None:
+        """Start over: a fresh, empty database and, for a scratch lab, a fresh copy of the
+        project (what you changed in the old one is gone)."""
+        if self._owns_database:
+            self.db.close()
+            self.db = sandbox()
+        fresh_copy = self._owns_project and self.project.is_scratch
+        if fresh_copy:
+            self.project.close()
+            self.project = Project.scratch()
+        self._last = Schema()
+        print("a fresh, empty database" + (" and a fresh copy of the project" if fresh_copy else ""))
+
     def close(self) -> None:
         """Drop the database and remove the scratch copy (also done at exit)."""
         if self._owns_project:
