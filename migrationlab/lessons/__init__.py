@@ -14,13 +14,19 @@
 
 A lesson never imports another lesson: what several share is a method of ``Lab``
 or ``Project``. What every exercise check shares is here: a check prints one
-verdict line and returns whether it was right::
+verdict line, in the learner's language, and returns whether it was right::
 
-    verdict(ok, right="the database is at 002", not_yet="run `alembic downgrade -1` first")
+    verdict(ok, right="the database is at 002", not_yet="run `alembic downgrade -1` first",
+            ko=("데이터베이스가 002에 있습니다", "먼저 `alembic downgrade -1`을 실행하세요"))
+
+The language is Korean in a notebook of the Korean track (its kernel runs in
+notebooks/ko/) or with LAB_LANGUAGE=ko; English otherwise.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,15 +49,27 @@ class Verdict:
         pass
 
 
-def verdict(ok: bool, *, right: str, not_yet: str) -> Verdict:
-    """Print the verdict for one exercise."""
-    print(f"✔ Right: {right}" if ok else f"✘ Not yet: {not_yet}")
+def language() -> str:
+    """The learner's language: "ko" or "en"."""
+    chosen = os.environ.get("LAB_LANGUAGE")
+    if chosen in ("ko", "en"):
+        return chosen
+    return "ko" if Path.cwd().name == "ko" else "en"
+
+
+def verdict(ok: bool, *, right: str, not_yet: str, ko: tuple[str, str] | None = None) -> Verdict:
+    """Print the verdict for one exercise: RIGHT or NOT_YET, or in Korean KO's (right,
+    not yet) when the learner reads Korean."""
+    if ko is not None and language() == "ko":
+        print(f"✔ 맞았습니다: {ko[0]}" if ok else f"✘ 아직입니다: {ko[1]}")
+    else:
+        print(f"✔ Right: {right}" if ok else f"✘ Not yet: {not_yet}")
     return Verdict(ok)
 
 
-def not_yet(message: str) -> Verdict:
-    """The verdict for an exercise that is not done, and why."""
-    return verdict(False, right="", not_yet=message)
+def not_yet(message: str, ko: str | None = None) -> Verdict:
+    """The verdict for an exercise that is not done, and why (KO: the same in Korean)."""
+    return verdict(False, right="", not_yet=message, ko=("", ko) if ko is not None else None)
 
 
 def disagreement(lab: Lab) -> str | None:
