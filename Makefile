@@ -14,7 +14,8 @@ ROOT_ARGS := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # (python -m migrationlab terminal): the guide's commands work there as typed. -P keeps
 # the directory JupyterLab asked for off Python's path. A JSON list survives spaces.
 TERMINAL := '--ServerApp.terminado_settings=shell_command=["$(abspath $(BIN))/python","-P","-m","migrationlab","terminal"]'
-# .md files (the team's guide) open rendered, in Markdown Preview.
+# .md files (the team's guide) open rendered, in Markdown Preview; notebooks are saved when
+# you save them (File > Save), not every two minutes: opening a lesson never changes it.
 LAB_SETTINGS := --LabApp.app_settings_dir=$(abspath migrationlab/lab-settings)
 
 .PHONY: install lab test test-docker bench notebooks nav reap practice-reset lint clean

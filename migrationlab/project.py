@@ -115,7 +115,10 @@ class Project:
         from alembic.script import ScriptDirectory
 
         with self._fresh_imports():
-            return ScriptDirectory.from_config(self.config())
+            script = ScriptDirectory.from_config(self.config())
+            # alembic reads the files when first asked: now, while no bytecode is written.
+            script.revision_map.heads  # noqa: B018
+            return script
 
     def heads(self) -> list[str]:
         """The head revisions of the files, sorted."""

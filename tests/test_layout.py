@@ -79,6 +79,15 @@ def test_no_module_shadows_a_library():
     assert not ours & libraries, ours & libraries
 
 
+def test_the_practice_copy_is_never_committed():
+    """notebooks/practice/ is each learner's own (make lab makes it; git ignores it)."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "notebooks/practice"], cwd=REPO,
+                             capture_output=True, text=True).stdout
+    assert tracked == ""
+
+
 def test_nothing_imports_a_private_name_of_another_module():
     for path in modules(KIT):
         for node in ast.walk(ast.parse(path.read_text())):

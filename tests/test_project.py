@@ -68,6 +68,10 @@ def test_an_edited_model_is_never_imported_from_a_stale_cache(scratch, monkeypat
 def test_in_process_commands_leave_no_cache_in_the_project(scratch, db, monkeypatch):
     as_a_learners_python(monkeypatch)
     assert scratch.alembic("upgrade head", db.url).ok
+    scratch.import_app("app.models")
+    # Last: every call reads the files afresh, and so first removes caches left before it.
+    assert scratch.heads() == ["003"]
+    assert [r.revision for r in scratch.script().walk_revisions()] == ["003", "002", "001"]
     assert not list(scratch.root.rglob("__pycache__"))
 
 

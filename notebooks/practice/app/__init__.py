@@ -1,1 +1,0 @@
-"""The team's FastAPI + SQLModel service, whose models the migrations track."""
