@@ -113,3 +113,40 @@ def test_a_failure_report_in_a_log_file_has_no_colour_codes(tmp_path):
     assert "2 failed" in result.stdout, result.stdout
     assert "ZeroDivisionError" in result.stdout and "then" in result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
+
+
+def guide_anchors() -> set[str]:
+    """The anchors a code host gives the guide's headings (lower case, punctuation dropped,
+    spaces as '-', a repeated heading numbered), code blocks skipped."""
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    in_code = False
+    for line in GUIDE.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and re.match(r"#{1,6} ", line):
+            anchor = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            count = seen.get(anchor)
+            seen[anchor] = 0 if count is None else count + 1
+            anchors.add(anchor if count is None else f"{anchor}-{count + 1}")
+    return anchors
+
+
+def guide_links(path: Path) -> list[str]:
+    markdown = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                         if c.cell_type == "markdown")
+    return re.findall(r"\]\((?:\.\./)?guide/alembic-migration-guide\.md#([^)\s]+)\)", markdown)
+
+
+def test_links_to_the_guide_reach_its_sections():
+    anchors = guide_anchors()
+    assert {"1-현재-마이그레이션-상태-확인", "문제-마이그레이션-충돌", "통합-fastapi와-alembic"} <= anchors
+    broken = {p.name: sorted(set(guide_links(p)) - anchors) for p in NOTEBOOKS}
+    assert not any(broken.values()), broken
+
+
+def test_every_lesson_on_the_guide_links_the_section_it_teaches():
+    lessons = [p for p in NOTEBOOKS if re.match(r"(0[1-9]|1[01])_", p.name)]
+    assert len(lessons) == 11
+    missing = [p.name for p in lessons if not guide_links(p)]
+    assert not missing, f"no link to the guide's sections: {missing}"
