@@ -95,6 +95,10 @@ class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        shown = [t for t in self.tables if t != "alembic_version"]
+        return f"<schema snapshot: {', '.join(shown) or 'no tables'}>"
+
     def describe(self, *names: str) -> str:
         """Tables as text, like psql's \\d, and the enum types they use."""
         shown = names or tuple(n for n in self.tables if n != "alembic_version")

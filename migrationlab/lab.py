@@ -434,6 +434,9 @@ class Background:
     def __init__(self, lab: Lab, migration: scenarios.Migration) -> None:
         self.lab, self.migration = lab, migration
 
+    def __repr__(self) -> str:
+        return f"<alembic {self.migration.args}, in the background>"
+
     def wait_until_blocked(self, timeout: float = 20.0) -> None:
         """Return once the migration waits on a lock, saying who blocks it."""
         print(self.migration.wait_until_blocked(self.lab.engine, timeout))

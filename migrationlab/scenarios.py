@@ -189,6 +189,9 @@ class Fingerprint:
     def compare(self, later: Fingerprint) -> Comparison:
         return Comparison.between(self, later)
 
+    def __repr__(self) -> str:
+        return f"<fingerprint of {', '.join(f'{t} ({p.rows:,} rows)' for t, p in self.tables.items())}>"
+
 
 def _primary_key(conn, table: str) -> str | None:
     columns = conn.execute(sa.text(
@@ -235,6 +238,9 @@ class Comparison:
         verdict = "identical: yes" if self.identical else "identical: NO, these differ:"
         return "\n".join([verdict, *(f"  {line}" for line in self.lines)])
 
+    def _ipython_display_(self) -> None:
+        pass  # lab.compare printed it
+
 
 def _some(keys: list[str], shown: int = 5) -> str:
     more = f", ... {len(keys) - shown} more" if len(keys) > shown else ""
@@ -242,6 +248,9 @@ def _some(keys: list[str], shown: int = 5) -> str:
 
 
 # -- sessions and locks -----------------------------------------------------------------
+
+_sessions: set[int] = set()  # backends of open sessions: a migration is never one of them
+
 
 class Session:
     """A named connection of its own, for holding a transaction (and its locks) open
@@ -259,6 +268,10 @@ class Session:
         self._engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
         self.conn = self._engine.connect()
         self.pid = self.conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
+        _sessions.add(self.pid)
+
+    def __repr__(self) -> str:
+        return f"<session {self.name}>"
         self._thread: threading.Thread | None = None
         self._outcome: list[str] = []
 
@@ -310,6 +323,7 @@ class Session:
 
     def close(self) -> None:
         """Close the connection (an open transaction is rolled back)."""
+        _sessions.discard(self.pid)
         self.conn.close()
         self._engine.dispose()
 
@@ -398,8 +412,9 @@ class Migration:
         deadline = time.monotonic() + timeout
         with _polling(engine) as conn:
             while time.monotonic() < deadline:
-                pid = conn.execute(sa.text("select pid from pg_stat_activity where application_name = :n"),
-                                   {"n": NAMED + self.name}).scalar()
+                pid = conn.execute(sa.text(
+                    "select pid from pg_stat_activity where application_name = :n and pid <> all(:open)"),
+                    {"n": NAMED + self.name, "open": list(_sessions)}).scalar()
                 if pid is not None:
                     return pid
                 if self.process.poll() is not None:
@@ -574,6 +589,9 @@ class Measurement:
     seconds: float
     kept: bool
     outside: bool = False  # ran in autocommit (CREATE INDEX CONCURRENTLY)
+
+    def _ipython_display_(self) -> None:
+        pass  # lab.measure printed it
 
     def __str__(self) -> str:
         held = ", ".join(f"{mode} on {table}" for table, mode in sorted(self.locks.items()))
