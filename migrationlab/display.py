@@ -263,6 +263,9 @@ class SchemaDiff:
     def __bool__(self) -> bool:
         return bool(self.changes)
 
+    def __repr__(self) -> str:  # the text a notebook stores beside the coloured HTML
+        return str(self)
+
     def __str__(self) -> str:
         if not self.changes:
             return "schema unchanged"
@@ -376,8 +379,8 @@ def revision_graph(revisions: Iterable[tuple[str, tuple[str, ...], str]],
     levels: dict[int, list[str]] = {}
     for r in sorted(revs, key=lambda r: (depth[r], r)):
         levels.setdefault(depth[r], []).append(r)
-    marks = {r: ("  (head)" if r in heads else "") + ("  ◀ database" if r in at else "") for r in revs}
-    labels = {r: f"{r}  {revs[r][1]}{marks[r]}" for r in revs}
+    marks = {r: (" (head)" if r in heads else "") + (" ◀ database" if r in at else "") for r in revs}
+    labels = {r: f"{r}  {revs[r][1]}{marks[r].replace(' (', '  (').replace(' ◀', '  ◀')}" for r in revs}
     box_w = max([_width(s) for s in labels.values()] + [120]) + 20
     box_h, gap_x, gap_y, pad = 28, 30, 34, 16
     columns = max((len(v) for v in levels.values()), default=1)
@@ -390,12 +393,19 @@ def revision_graph(revisions: Iterable[tuple[str, tuple[str, ...], str]],
         for i, r in enumerate(rs):
             pos[r] = (x0 + i * (box_w + gap_x), y)
     body = []
+    children: dict[str, list[str]] = {}
+    for r in sorted(revs, key=lambda r: pos[r][0]):
+        for p in revs[r][0]:
+            children.setdefault(p, []).append(r)
     for r in sorted(revs):
         x, y = pos[r]
         for p in revs[r][0]:
             if p in pos:
                 px, py = pos[p]
-                body += _arrow(x + box_w / 2, y + box_h, px + box_w / 2, py)
+                # Children of a branch point arrive side by side, not on one spot.
+                siblings = children[p]
+                offset = (siblings.index(r) - (len(siblings) - 1) / 2) * 16
+                body += _arrow(x + box_w / 2, y + box_h, px + box_w / 2 + offset, py)
     for r in sorted(revs):
         x, y = pos[r]
         stroke, fill = ("3", "#dbeafe") if r in at else ("1", "#f3f4f6")
@@ -446,7 +456,7 @@ def schema_picture(schema: Schema) -> Picture:
     col_w = max(_width(line(t, c)) + 24 for t in names for c in tables[t].columns)
     col_w = max(col_w, *(_width(t) + 24 for t in names))
     heights = {t: head_h + row_h * len(tables[t].columns) + 6 for t in names}
-    pos, y = {}, pad
+    pos, y = {}, pad + 24  # room above the tables for arrows that go over one
     for i in range(0, len(names), per_row):
         row = names[i:i + per_row]
         for j, t in enumerate(row):
@@ -467,14 +477,28 @@ def schema_picture(schema: Schema) -> Picture:
             body.append(f'<text x="{x + 8}" y="{cy}" fill="#111827">{escape(line(t, c))}</text>')
             if (t, c.name) in refers and refers[(t, c.name)] in pos:
                 edges.append((x, cy - 4, refers[(t, c.name)]))
-    for x, cy, target in edges:
+    for n, (x, cy, target) in enumerate(edges):
         tx, ty = pos[target]
-        if tx + col_w <= x:
-            x1, x2 = x, tx + col_w
-        elif tx >= x + col_w:
-            x1, x2 = x + col_w, tx
-        else:
-            x1, x2 = x + col_w, tx + col_w
+        top = min((pos[t][1] for t in pos if pos[t][1] == ty or pos[t][0] == x), default=ty)
+        between = [t for t in pos if pos[t][1] == ty and min(x, tx) < pos[t][0] < max(x, tx)]
+        if between:
+            # Another table stands between them: out to the side, over the top, down into it.
+            edge, out = (x + col_w, x + col_w + 8) if tx > x else (x, x - 8)
+            lane, target_x = top - 8 - 5 * (n % 3), tx + col_w / 2
+            points = [(edge, cy), (out, cy), (out, lane), (target_x, lane)]
+            route = " ".join(f"{_number(px)},{_number(py)}" for px, py in points)
+            body.append(f'<polyline points="{route}" fill="none" stroke="#b45309" stroke-width="1.5"/>')
+            body += _arrow(target_x, lane, target_x, ty, "#b45309")
+            continue
+        if tx == x:
+            # One above the other: out to the right, up, and into the header's side.
+            out, arrive = x + col_w + 12 + 4 * (n % 3), ty + head_h / 2
+            corners = [(x + col_w, cy), (out, cy), (out, arrive)]
+            route = " ".join(f"{_number(px)},{_number(py)}" for px, py in corners)
+            body.append(f'<polyline points="{route}" fill="none" stroke="#b45309" stroke-width="1.5"/>')
+            body += _arrow(out, arrive, x + col_w, arrive, "#b45309")
+            continue
+        x1, x2 = (x, tx + col_w) if tx < x else (x + col_w, tx)
         body += _arrow(x1, cy, x2, ty + head_h / 2, "#b45309")
     text = "\n".join(
         f"{t}(" + ", ".join(line(t, c) + (f" -> {refers[(t, c.name)]}" if (t, c.name) in refers else "")

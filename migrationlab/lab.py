@@ -221,12 +221,16 @@ class Lab:
         mine = _shape(self.engine)
         if not mine:
             return "base"
-        for revision in reversed(list(self.project.script().walk_revisions())):
+        # The revision the row names first: revisions that change only data build the
+        # same tables as their parent, and the row is then right.
+        said = self.versions() or []
+        every = [r.revision for r in reversed(list(self.project.script().walk_revisions()))]
+        for revision in [*said, *(r for r in every if r not in said)]:
             with Sandbox.create(self.db.server_url) as built:
-                if not self.project.alembic(f"upgrade {revision.revision}", built.url).ok:
+                if not self.project.alembic(f"upgrade {revision}", built.url).ok:
                     continue
                 if _shape(built.engine) == mine:
-                    return revision.revision
+                    return revision
         return None
 
     # -- experiments ------------------------------------------------------------------
@@ -315,8 +319,8 @@ class Lab:
         print("".join(lines).rstrip("\n") or f"{relative}: no changes")
 
     def write(self, relative: str, text: str) -> None:
-        """Create or overwrite a file of the scratch copy (a %%lab_file cell calls this),
-        and say what changed."""
+        """Create or overwrite a file of the scratch copy, and say what changed (a
+        %%lab_file cell calls this; in a notebook, write the cell instead)."""
         path = self._writable(relative)
         before = path.read_text() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)

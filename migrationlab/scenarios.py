@@ -163,7 +163,8 @@ class TablePrint:
 @dataclass
 class Fingerprint:
     """Every table's rows at one moment, as hashes: enough to say whether the data came
-    through a change unharmed, and which rows did not."""
+    through a change unharmed, and which rows did not. A row is hashed as JSON (column
+    name: value), so a column dropped and added back, now last, is still the same row."""
 
     tables: dict[str, TablePrint] = field(default_factory=dict)
 
@@ -176,10 +177,10 @@ class Fingerprint:
                 key = _primary_key(conn, table) or f'"{table}"::text'
                 rows = conn.execute(sa.text(f'select count(*) from "{table}"')).scalar_one()
                 if rows <= ROWS_KEPT:
-                    query = f'select ({key})::text, md5("{table}"::text) from "{table}"'
+                    query = f'select ({key})::text, md5(to_jsonb("{table}")::text) from "{table}"'
                 else:
                     query = (f'select (hashtext(({key})::text) & 1023)::text, '
-                             f'md5(string_agg(md5("{table}"::text), \'\' order by ({key})::text)) '
+                             f'md5(string_agg(md5(to_jsonb("{table}")::text), \'\' order by ({key})::text)) '
                              f'from "{table}" group by 1')
                 by_key: dict[str, str] = {k: v for k, v in conn.execute(sa.text(query)).all()}
                 digest = hashlib.md5("".join(f"{k}:{v}" for k, v in sorted(by_key.items())).encode())

@@ -95,8 +95,8 @@ def test_pictures_are_the_same_bytes_every_time(db):
         graph, again = lab.graph(), lab.graph()
         assert graph == again and graph.svg.startswith("<svg ")
         lines = set(graph.text.splitlines())
-        assert {"001 -> 002  ◀ database, Create posts table", "002 -> 004  (head), add bio",
-                "002 -> 003  (head), Add is_active to users", "<base> -> 005  (head), merge"} <= lines
+        assert {"001 -> 002 ◀ database, Create posts table", "002 -> 004 (head), add bio",
+                "002 -> 003 (head), Add is_active to users", "<base> -> 005 (head), merge"} <= lines
         diagram = lab.diagram()
         assert diagram == lab.diagram()
         assert "user_id integer FK -> users" in diagram.text and "stroke=" in diagram.svg
