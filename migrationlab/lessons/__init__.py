@@ -11,6 +11,11 @@
     09_Production                 production
     10_Environments_and_FastAPI   environments_and_fastapi
     11_Migrations_in_CI           migrations_in_ci
+    12_Locks_and_Zero_Downtime    locks_and_zero_downtime
+    13_Expand_and_Contract        expand_and_contract
+    14_PostgreSQL_Enums           postgresql_enums
+    15_Safe_Deploys               safe_deploys
+    16_Playground                 playground
 
 A lesson never imports another lesson: what several share is a method of ``Lab``
 or ``Project``. What every exercise check shares is here: a check prints one
