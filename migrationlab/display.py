@@ -81,11 +81,21 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    name: str
+    definition: str  # "BEFORE INSERT OR UPDATE ... EXECUTE FUNCTION f()"
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.definition}"
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
     indexes: tuple[Index, ...]
     constraints: tuple[Constraint, ...]
+    triggers: tuple[Trigger, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,7 @@ class Schema:
             ("Not-null constraints", [str(c) for c in table.constraints
                                       if c.kind == "NOT NULL" and not c.valid]),
             ("Exclusion constraints", [str(c) for c in table.constraints if c.kind == "EXCLUDE"]),
+            ("Triggers", [str(t) for t in table.triggers]),
         ]
         for title, lines in sections:
             if lines:
@@ -163,6 +174,11 @@ CATALOG = {
         join pg_class c on c.oid = con.conrelid
         where c.relnamespace = 'public'::regnamespace and con.contype in ('p', 'u', 'f', 'c', 'x', 'n')
         order by c.relname, con.conname""",
+    "triggers": """
+        select c.relname, t.tgname, pg_get_triggerdef(t.oid)
+        from pg_trigger t join pg_class c on c.oid = t.tgrelid
+        where c.relnamespace = 'public'::regnamespace and not t.tgisinternal
+        order by c.relname, t.tgname""",
     "enums": """
         select t.typname, e.enumlabel
         from pg_type t join pg_enum e on e.enumtypid = t.oid
@@ -190,12 +206,18 @@ def read_schema(engine: Engine) -> Schema:
         if kind == "n" and valid:
             continue  # PostgreSQL 18 names every NOT NULL; the column says it already
         constraints.setdefault(table, []).append(Constraint(name, KINDS[kind], definition, valid))
+    triggers: dict[str, list[Trigger]] = {}
+    for table, name, definition in rows["triggers"]:
+        # "CREATE TRIGGER t BEFORE ... ON public.users FOR EACH ROW ...": what it does.
+        what = definition.split(f"TRIGGER {name} ", 1)[-1].replace("ON public.", "ON ")
+        triggers.setdefault(table, []).append(Trigger(name, what))
     enums: dict[str, list[str]] = {}
     for type_name, label in rows["enums"]:
         enums.setdefault(type_name, []).append(label)
     return Schema(
         tables={
-            name: Table(name, tuple(cols), tuple(indexes.get(name, ())), tuple(constraints.get(name, ())))
+            name: Table(name, tuple(cols), tuple(indexes.get(name, ())), tuple(constraints.get(name, ())),
+                        tuple(triggers.get(name, ())))
             for name, cols in columns.items()
         },
         enums={name: tuple(labels) for name, labels in enums.items()},
@@ -224,6 +246,7 @@ class SchemaDiff:
             if old is None and new is not None:
                 parts = [f"column {c}" for c in new.columns] + [f"index {i}" for i in new.indexes]
                 parts += [f"constraint {c}" for c in _own(new.constraints)]
+                parts += [f"trigger {t}" for t in new.triggers]
                 diff.add("+", f"table {name}" + "".join(f"\n    {part}" for part in parts))
             elif new is None:
                 diff.add("-", f"table {name}")
@@ -247,6 +270,7 @@ class SchemaDiff:
             ("column", by_name(old.columns), by_name(new.columns)),
             ("index", by_name(old.indexes), by_name(new.indexes)),
             ("constraint", by_name(_own(old.constraints)), by_name(_own(new.constraints))),
+            ("trigger", by_name(old.triggers), by_name(new.triggers)),
         ):
             for name in [*before, *(n for n in after if n not in before)]:
                 a, b = before.get(name), after.get(name)
@@ -288,7 +312,7 @@ def _own(constraints: Iterable[Constraint]) -> list[Constraint]:
     return [c for c in constraints if c.kind not in ("PRIMARY KEY", "UNIQUE", "EXCLUDE")]
 
 
-def _changed(a: Column | Index | Constraint, b: Column | Index | Constraint) -> str:
+def _changed(a: Column | Index | Constraint | Trigger, b: Column | Index | Constraint | Trigger) -> str:
     """'name: what -> what', naming only the parts that differ."""
     parts = []
     for attribute in ("type", "not_null", "default", "definition", "valid", "kind"):

@@ -270,14 +270,14 @@ class Lab:
         print(measurement)
         return measurement
 
-    def serve_app(self, environment: str = "production"):
+    def serve_app(self, environment: str = "production", name: str = "app"):
         """Serve the project's app with uvicorn on this lab's database, for a block, and
         call it over HTTP::
 
             with lab.serve_app("production") as api:
                 api.get("/users/")          # prints the request and the response
         """
-        return scenarios.served(self.project, self.db.url, environment)
+        return scenarios.served(self.project, self.db.url, environment, name)
 
     def locks(self) -> None:
         """Which locks the named sessions and migrations hold or wait for, and who blocks

@@ -531,7 +531,8 @@ def served(project: Project, url: URL, environment: str = "production",
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning"]
     print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
-    with tempfile.TemporaryFile("w+") as log:
+    # Append mode: uvicorn's writes always land at the end, even after Client.log() reads.
+    with tempfile.TemporaryFile("a+") as log:
         process = subprocess.Popen(command, cwd=project.root, env=env, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, text=True)
         watchdog = watch(process=process.pid)

@@ -103,3 +103,13 @@ def test_pictures_are_the_same_bytes_every_time(db):
         assert set(diagram._repr_mimebundle_()) == {"image/svg+xml", "text/plain"}
     finally:
         lab.close()
+
+
+def test_triggers_are_shown_and_diffed(db, conn):
+    run(conn, "create table t (id int)")
+    before = read_schema(db.engine)
+    run(conn, "create function f() returns trigger language plpgsql as $$ begin return new; end $$",
+        "create trigger t_sync before insert on t for each row execute function f()")
+    after = read_schema(db.engine)
+    assert "Triggers:\n  t_sync BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()" in after.describe("t")
+    assert str(before.diff(after)) == "+ t: trigger t_sync BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()"

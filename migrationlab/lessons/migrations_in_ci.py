@@ -13,6 +13,8 @@ The checks, in the order a pipeline runs them:
 3. round trip               ``alembic downgrade base`` leaves nothing behind but
                             ``alembic_version``, and ``alembic upgrade head`` works again
 4. models match migrations  ``alembic check``: "No new upgrade operations detected."
+5. lint                     ``alembic upgrade base:head --sql`` rendered, and squawk (with the
+                            project's .squawk.toml, if any) finds nothing in it
 
 Every run takes a brand-new database on the lab's server, as a CI job gets a
 fresh PostgreSQL service, and drops it after: the learner's own database is
@@ -23,7 +25,11 @@ lab's.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -34,6 +40,7 @@ from migrationlab.lessons import Verdict, verdict
 from migrationlab.project import Project, Result
 
 NO_CHANGES = "No new upgrade operations detected."
+LINT = "alembic upgrade base:head --sql, squawk"
 
 
 @dataclass
@@ -76,7 +83,7 @@ class PipelineResult:
 
 
 def run_checks(lab: Lab, *, quiet: bool = False) -> PipelineResult:
-    """Run the four checks on the lab's project and a brand-new database; print one
+    """Run the five checks on the lab's project and a brand-new database; print one
     line per check (unless quiet) and return the result."""
     db = Sandbox.create(lab.db.server_url)
     try:
@@ -141,7 +148,57 @@ def _run(project: Project, db: Sandbox) -> PipelineResult:
             add("models match migrations", "alembic check", "PASS", NO_CHANGES)
         else:
             add("models match migrations", "alembic check", "FAIL", _changes(check.output))
+
+    # 5. lint
+    if result.checks[0].status != "PASS":
+        add("lint", LINT, "SKIP", "needs one head")
+    else:
+        rendered = alembic("upgrade base:head --sql")
+        if not rendered.ok:
+            add("lint", LINT, "FAIL", reason(rendered.output))
+        else:
+            sql = sql_only(rendered.output)
+            findings = squawk(project, sql)
+            if findings:
+                add("lint", LINT, "FAIL", "; ".join(_finding(line, sql) for line in findings))
+            else:
+                add("lint", LINT, "PASS", "squawk found nothing")
     return result
+
+
+def sql_only(output: str) -> str:
+    """The SQL of `alembic ... --sql` run in-process: its output without alembic's log
+    lines, as `> migrations.sql` keeps it (the log goes to stderr)."""
+    return "".join(line for line in output.splitlines(keepends=True)
+                   if not re.match(r"(INFO|WARNI|ERROR|DEBUG|CRITI) +\[", line))
+
+
+def squawk(project: Project, sql: str) -> list[str]:
+    """squawk's findings on SQL, as `squawk --reporter gcc migrations.sql` run at the
+    project's root prints them (it reads the project's .squawk.toml there by itself)."""
+    binary = Path(sys.executable).with_name("squawk")
+    found = str(binary) if binary.exists() else shutil.which("squawk")
+    if found is None:
+        return ["squawk is not installed: pip install squawk-cli"]
+    proc = subprocess.run([found, "--reporter", "gcc", "--stdin-filepath", "migrations.sql"],
+                          input=sql, cwd=project.root, capture_output=True, text=True)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return lines or ([] if proc.returncode == 0 else [f"squawk exited with code {proc.returncode}"])
+
+
+def _finding(line: str, sql: str) -> str:
+    """'rule in REVISION (migrations.sql:LINE:COLUMN)' for one of squawk's gcc lines
+    (its line numbers count from 0)."""
+    match = re.match(r"migrations\.sql:(\d+):(\d+): \w+: (\S+)", line)
+    if match is None:
+        return line
+    number, rule = int(match.group(1)), match.group(3)
+    revision = "the alembic_version table"
+    for text in sql.splitlines()[: number + 1]:
+        marker = re.match(r"-- Running upgrade .*-> (\S+)", text)
+        if marker:
+            revision = marker.group(1)
+    return f"{rule} in {revision} (migrations.sql:{match.group(1)}:{match.group(2)})"
 
 
 def reason(output: str) -> str:

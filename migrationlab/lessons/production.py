@@ -1,5 +1,6 @@
 """09_Production: the repository's deploy script in the scratch copy, the models as the
-app sees them, and the exercise checks on the learner's own files and databases.
+app sees them, what a destructive step would destroy, and the exercise checks on the
+learner's own files and databases.
 
 (`lab.shell` already runs commands as a server's terminal would: the virtualenv's
 alembic, PostgreSQL client tools as new as the server, and PGHOST, PGDATABASE, ...
@@ -12,12 +13,19 @@ import re
 
 import sqlalchemy as sa
 
+from migrationlab.errors import LabError
 from migrationlab.lab import Lab
 from migrationlab.lessons import Verdict, verdict
 from migrationlab.project import REPO_ROOT
 
 BACKUP = "backups/mine.sql"
 DEPLOY_SCRIPT = "scripts/deploy.sh"
+# The statements of rendered SQL that destroy data: a column, or a whole table.
+DROPS = re.compile(
+    r"^(?P<statement>ALTER TABLE (?P<table>[\w.\"]+) DROP COLUMN (?P<column>[\w\"]+)"
+    r"|DROP TABLE (?P<dropped>[\w.\"]+))",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def copy_deploy_script(lab: Lab) -> None:
@@ -30,6 +38,33 @@ def models(lab: Lab) -> sa.MetaData:
     """The project's metadata, imported from its files as the app imports it
     (`import app.models`): what `SQLModel.metadata.create_all()` would create."""
     return lab.import_app("app.models").metadata
+
+
+def at_stake(lab: Lab, args: str) -> None:
+    """Render `alembic ARGS --sql` (offline: nothing runs) and print, for each DROP COLUMN
+    and DROP TABLE in it, what it would destroy in LAB's database now: the values the
+    column holds, or the rows of the table."""
+    rendered = lab.project.alembic(f"{args} --sql", lab.db.url)
+    if not rendered.ok:
+        raise LabError(f"`alembic {args} --sql` failed: {rendered.output.strip().splitlines()[-1]}")
+    drops = list(DROPS.finditer(rendered.output))
+    if not drops:
+        print(f"`alembic {args}` drops no column and no table")
+    for drop in drops:
+        if drop["dropped"]:
+            table = _quoted(drop["dropped"])
+            rows = lab.query(f"select count(*) from {table}")[0][0]
+            print(f"{drop['statement']}: its {rows} rows would be lost")
+        else:
+            table, column = _quoted(drop["table"]), _quoted(drop["column"])
+            values, rows = lab.query(f"select count({column}), count(*) from {table}")[0]
+            print(f"{drop['statement']}: {values} of the {rows} rows of {drop['table'].strip(chr(34))} "
+                  f"hold a {drop['column'].strip(chr(34))}, which would be lost")
+
+
+def _quoted(name: str) -> str:
+    """An identifier (or schema.table) as rendered SQL names it, quoted for a query."""
+    return ".".join('"' + part.strip('"') + '"' for part in name.split("."))
 
 
 def _users(lab: Lab) -> list[str]:
