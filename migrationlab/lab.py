@@ -340,6 +340,22 @@ class Lab:
         print(f"wrote {path}")
         return path
 
+    def restore(self, relative: str) -> None:
+        """Put the repository's version of a file back into the scratch copy (or bring in
+        one it lacks, such as scripts/deploy.sh), and say what changed."""
+        source = REPO_ROOT / relative
+        if not source.is_file():
+            raise LabError(f"the repository has no file {relative}; give a path like alembic/env.py")
+        self.write(relative, source.read_text())
+
+    def lint(self, revisions: str = "base:head") -> list[str]:
+        """Lint the SQL `alembic upgrade REVISIONS --sql` renders with squawk, as a
+        reviewer or a CI job would; print and return its findings (line and column count
+        from 0, as squawk's gcc format does)."""
+        findings = self.project.lint(self.project.render_sql(f"upgrade {revisions}", self.db.url))
+        print("\n".join(findings) or "squawk found nothing")
+        return _QuietList(findings)
+
     def remove(self, relative: str) -> None:
         """Delete a file of the scratch copy."""
         self._writable(relative).unlink()
@@ -448,6 +464,13 @@ class Background:
     def finish(self, timeout: float = 60.0) -> Result:
         """Wait for it to end, and print its output as a terminal would have."""
         return _shown(self.migration.finish(timeout))
+
+
+class _QuietList(list):
+    """A list that a notebook does not show a second time."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 class _QuietDiff(SchemaDiff):

@@ -15,6 +15,7 @@ import importlib
 import io
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -250,6 +251,29 @@ class Project:
             finally:
                 sys.dont_write_bytecode = saved
                 sys.path[:] = path
+
+    def render_sql(self, args: str, database_url: URL) -> str:
+        """The SQL `alembic ARGS --sql` writes (nothing runs), without alembic's log lines,
+        as `alembic ARGS --sql > release.sql` keeps it (the log goes to stderr)."""
+        rendered = self.alembic(f"{args} --sql", database_url)
+        if not rendered.ok:
+            last = [line for line in rendered.output.splitlines() if line.strip()][-1:]
+            raise LabError(f"`alembic {args} --sql` failed: {''.join(last) or 'no output'}")
+        return "".join(line for line in rendered.output.splitlines(keepends=True)
+                       if not re.match(r"(INFO|WARNI|ERROR|DEBUG|CRITI) +\[", line))
+
+    def lint(self, sql: str, name: str = "release.sql", *options: str) -> list[str]:
+        """squawk's findings on SQL, one gcc-style line each (``NAME:LINE:COLUMN: ...``,
+        counted from 0), as `squawk --reporter gcc NAME` run at the project root prints
+        them: it reads the project's .squawk.toml there, if any."""
+        binary = Path(sys.executable).with_name("squawk")
+        found = str(binary) if binary.exists() else shutil.which("squawk")
+        if found is None:
+            raise LabError("squawk is not installed; run `make install` (or pip install squawk-cli)")
+        proc = subprocess.run([found, "--reporter", "gcc", *options, "--stdin-filepath", name],
+                              input=sql, cwd=self.root, capture_output=True, text=True)
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        return lines or ([] if proc.returncode == 0 else [f"squawk exited with code {proc.returncode}"])
 
     # -- the shell ----------------------------------------------------------------
     def environment(self, url: URL) -> dict[str, str]:

@@ -25,11 +25,7 @@ lab's.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -157,33 +153,13 @@ def _run(project: Project, db: Sandbox) -> PipelineResult:
         if not rendered.ok:
             add("lint", LINT, "FAIL", reason(rendered.output))
         else:
-            sql = sql_only(rendered.output)
-            findings = squawk(project, sql)
+            sql = project.render_sql("upgrade base:head", db.url)
+            findings = project.lint(sql, "migrations.sql")
             if findings:
                 add("lint", LINT, "FAIL", "; ".join(_finding(line, sql) for line in findings))
             else:
                 add("lint", LINT, "PASS", "squawk found nothing")
     return result
-
-
-def sql_only(output: str) -> str:
-    """The SQL of `alembic ... --sql` run in-process: its output without alembic's log
-    lines, as `> migrations.sql` keeps it (the log goes to stderr)."""
-    return "".join(line for line in output.splitlines(keepends=True)
-                   if not re.match(r"(INFO|WARNI|ERROR|DEBUG|CRITI) +\[", line))
-
-
-def squawk(project: Project, sql: str) -> list[str]:
-    """squawk's findings on SQL, as `squawk --reporter gcc migrations.sql` run at the
-    project's root prints them (it reads the project's .squawk.toml there by itself)."""
-    binary = Path(sys.executable).with_name("squawk")
-    found = str(binary) if binary.exists() else shutil.which("squawk")
-    if found is None:
-        return ["squawk is not installed: pip install squawk-cli"]
-    proc = subprocess.run([found, "--reporter", "gcc", "--stdin-filepath", "migrations.sql"],
-                          input=sql, cwd=project.root, capture_output=True, text=True)
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    return lines or ([] if proc.returncode == 0 else [f"squawk exited with code {proc.returncode}"])
 
 
 def _finding(line: str, sql: str) -> str:

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from migrationlab.errors import LabError
 from migrationlab.lab import Lab
 from migrationlab.lessons import Verdict, verdict
-from migrationlab.project import REPO_ROOT
 
 BACKUP = "backups/mine.sql"
 DEPLOY_SCRIPT = "scripts/deploy.sh"
@@ -26,12 +25,6 @@ DROPS = re.compile(
     r"|DROP TABLE (?P<dropped>[\w.\"]+))",
     re.MULTILINE | re.IGNORECASE,
 )
-
-
-def copy_deploy_script(lab: Lab) -> None:
-    """Put the repository's scripts/deploy.sh into LAB's scratch copy, as the project a
-    server deploys would have it."""
-    lab.write(DEPLOY_SCRIPT, (REPO_ROOT / DEPLOY_SCRIPT).read_text())
 
 
 def models(lab: Lab) -> sa.MetaData:

@@ -217,36 +217,7 @@ def replica(lab: Lab, name: str, *, pause: bool = False, args: str = "upgrade he
     return Replica(lab.project, lab.db.url, lab.engine, name, pause=pause, args=args)
 
 
-def restore(lab: Lab, relative: str) -> None:
-    """Put the repository's version of a file back into LAB's scratch copy, and show what
-    that changed."""
-    from migrationlab.project import REPO_ROOT
-
-    lab.write(relative, (REPO_ROOT / relative).read_text())
-
-
 # -- exercises ----------------------------------------------------------------------------
-
-def _squawk(project: Project, sql: str) -> list[str]:
-    """squawk's findings (gcc lines) on SQL rendered by `alembic ... --sql`, read as
-    release.sql at the project's root (where a .squawk.toml would be read too)."""
-    binary = Path(sys.executable).with_name("squawk")
-    found = str(binary) if binary.exists() else shutil.which("squawk")
-    if found is None:
-        raise LabError("squawk is not installed; pip install squawk-cli")
-    proc = subprocess.run(
-        [found, "--reporter", "gcc", "--exclude", NOT_LINTED, "--stdin-filepath", "release.sql"],
-        input=sql, cwd=project.root, capture_output=True, text=True,
-    )
-    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-
-
-def _sql_only(output: str) -> str:
-    """The SQL of an in-process `alembic ... --sql`: its output without alembic's log
-    lines, as `> release.sql` keeps it (the log goes to stderr)."""
-    return "".join(line for line in output.splitlines(keepends=True)
-                   if not re.match(r"(INFO|WARNI|ERROR|DEBUG|CRITI) +\[", line))
-
 
 def _last_line(text: str) -> str:
     lines = text.strip().splitlines()
@@ -259,14 +230,14 @@ def exercise_1(lab: Lab) -> Verdict:
     if "004" not in {revision.revision for revision in lab.project.script().walk_revisions()}:
         return not_yet("lab's files have no revision 004; write it as the section on "
                        "autocommit_block() does")
-    rendered = lab.project.alembic("upgrade 003:head --sql", lab.db.url)
-    if not rendered.ok:
-        return not_yet(f"`alembic upgrade 003:head --sql` fails: {_last_line(rendered.output)}")
-    sql = _sql_only(rendered.output)
+    try:
+        sql = lab.project.render_sql("upgrade 003:head", lab.db.url)
+    except LabError as error:
+        return not_yet(str(error))
     if "CREATE INDEX CONCURRENTLY" not in sql:
         return not_yet("004 no longer builds its index CONCURRENTLY; keep the index, built "
                        "without blocking writes")
-    findings = _squawk(lab.project, sql)
+    findings = lab.project.lint(sql, "release.sql", "--exclude", NOT_LINTED)
     rules = sorted({line.split(": warning: ")[1].split()[0] for line in findings if ": warning: " in line})
     return verdict(
         not findings,
