@@ -112,4 +112,5 @@ def test_triggers_are_shown_and_diffed(db, conn):
         "create trigger t_sync before insert on t for each row execute function f()")
     after = read_schema(db.engine)
     assert "Triggers:\n  t_sync BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()" in after.describe("t")
-    assert str(before.diff(after)) == "+ t: trigger t_sync BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()"
+    trigger = "t_sync BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()"
+    assert str(before.diff(after)) == f"+ t: trigger {trigger}"
