@@ -86,6 +86,14 @@ def test_notebook_shape(path: Path):
     assert counts == list(range(1, len(code) + 1)), (
         f"{path.name}: stored outputs are not from one top-to-bottom run; run `make notebooks NB={path.name}`"
     )
+    # Every code cell is introduced by a sentence ending in a colon.
+    def introduced(i: int) -> bool:
+        before = nb.cells[i - 1]
+        return before.cell_type == "markdown" and before.source.rstrip().endswith(":")
+
+    unintroduced = [c.source.splitlines()[0] for i, c in enumerate(nb.cells)
+                    if c.cell_type == "code" and not introduced(i)]
+    assert not unintroduced, f"{path.name}: no sentence ending in ':' before {unintroduced}"
     # A file a lesson writes is a %%lab_file cell: the file itself, as long as it is.
     files = [c for c in code if c.source.startswith("%%lab_file ")]
     too_long = [c.source.splitlines()[0] for c in code if c not in files and len(c.source.splitlines()) > 12]
