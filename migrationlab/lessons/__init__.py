@@ -65,6 +65,8 @@ def language() -> str:
 def verdict(ok: bool, *, right: str, not_yet: str, ko: tuple[str, str] | None = None) -> Verdict:
     """Print the verdict for one exercise: RIGHT or NOT_YET, or in Korean KO's (right,
     not yet) when the learner reads Korean."""
+    if ko is None and isinstance(not_yet, Hint):
+        ko = (right, not_yet.ko)
     if ko is not None and language() == "ko":
         print(f"✔ 맞았습니다: {ko[0]}" if ok else f"✘ 아직입니다: {ko[1]}")
     else:
@@ -77,15 +79,31 @@ def not_yet(message: str, ko: str | None = None) -> Verdict:
     return verdict(False, right="", not_yet=message, ko=("", ko) if ko is not None else None)
 
 
+class Hint(str):
+    """A hint in English that carries its Korean (``.ko``): ``verdict`` prints the one the
+    learner reads."""
+
+    ko: str
+
+    def __new__(cls, english: str, korean: str) -> Hint:
+        hint = super().__new__(cls, english)
+        hint.ko = korean
+        return hint
+
+
 def disagreement(lab: Lab) -> str | None:
     """If alembic_version and the tables disagree, the hint that says so and how to put the
-    row right (a command chosen from what the tables are, not from what the row says)."""
+    row right (a command chosen from what the tables are, not from what the row says): a
+    Hint, so `verdict` prints it in Korean to a Korean reader."""
     rows = lab.versions()
     actual = lab.schema_revision()
     if actual is None or rows == [actual] or (actual == "base" and not rows):
         return None
     said = ", ".join(rows) if rows else "nothing"
-    return (
+    said_ko = ", ".join(rows) if rows else "아무것도 없다"
+    return Hint(
         f"alembic_version says {said}, but the tables are those of {actual}; make the row "
-        f'tell the truth first with lab.alembic("stamp {actual}")'
+        f'tell the truth first with lab.alembic("stamp {actual}")',
+        f"alembic_version에는 {said_ko}고 되어 있지만, 테이블은 {actual}의 것입니다. "
+        f'먼저 lab.alembic("stamp {actual}")로 기록을 테이블에 맞추세요',
     )
