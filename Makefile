@@ -31,6 +31,8 @@ $(STAMP): pyproject.toml
 
 ## lab: JupyterLab on notebooks/ with a disposable PostgreSQL; both stop together
 lab: $(STAMP)
+	@# Trusted, the lessons' stored pictures (SVG) show before you run anything.
+	@$(BIN)/jupyter trust notebooks/*.ipynb notebooks/ko/*.ipynb >/dev/null 2>&1 || true
 	$(BIN)/python -m migrationlab serve -- $(BIN)/jupyter lab --notebook-dir=notebooks $(TERMINAL) $(LAB_SETTINGS) $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 ## test: the whole suite (app, migrations, sandbox, every notebook under nbval)
