@@ -100,10 +100,10 @@ def disagreement(lab: Lab) -> str | None:
     if actual is None or rows == [actual] or (actual == "base" and not rows):
         return None
     said = ", ".join(rows) if rows else "nothing"
-    said_ko = f"alembic_version 기록은 {', '.join(rows)}인데" if rows else "alembic_version 기록은 비어 있는데"
+    said_ko = f"기록은 {', '.join(rows)}인데" if rows else "기록은 비어 있는데"
     return Hint(
         f"alembic_version says {said}, but the tables are those of {actual}; make the row "
         f'tell the truth first with lab.alembic("stamp {actual}")',
-        f"{said_ko}, 테이블은 {actual}의 것입니다. "
+        f"alembic_version {said_ko}, 테이블은 {actual}의 것입니다. "
         f'먼저 lab.alembic("stamp {actual}")로 기록을 테이블에 맞추세요',
     )

@@ -89,6 +89,9 @@ def running(lab: Lab, environment: str) -> Iterator[Client]:
 
 STAGING = {"username": "app", "password": "Sp@ce%2024", "host": "staging-host", "port": 5432,
            "database": "staging_db"}
+# What each part of the URL is called in Korean (for the verdict).
+PART_KO = {"username": "사용자 이름", "password": "비밀번호", "host": "호스트", "port": "포트",
+           "database": "데이터베이스 이름", "scheme (postgresql://)": "스킴(postgresql://)"}
 
 
 def exercise_1(url: str) -> Verdict:
@@ -97,11 +100,13 @@ def exercise_1(url: str) -> Verdict:
     from sqlalchemy.exc import ArgumentError
 
     if not url.strip():
-        return verdict(False, right="", not_yet="write the URL between the quotes")
+        return verdict(False, right="", not_yet="write the URL between the quotes",
+                       ko=("", "따옴표 사이에 URL을 적으세요"))
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return verdict(False, right="", not_yet="SQLAlchemy cannot parse that as a URL")
+        return verdict(False, right="", not_yet="SQLAlchemy cannot parse that as a URL",
+                       ko=("", "SQLAlchemy가 이것을 URL로 해석하지 못합니다"))
     wrong = [key for key, value in STAGING.items() if getattr(parsed, key) != value]
     if not parsed.drivername.startswith("postgresql"):
         wrong.insert(0, "scheme (postgresql://)")
@@ -111,6 +116,12 @@ def exercise_1(url: str) -> Verdict:
         "reads back intact",
         not_yet=f"SQLAlchemy reads a different {', '.join(wrong)}"
         + ("; percent-encode the password (quote_plus)" if "password" in wrong else ""),
+        ko=(
+            f"{parsed.render_as_string(hide_password=True)}: 비밀번호를 포함한 모든 부분이 "
+            "온전히 읽힙니다",
+            f"SQLAlchemy가 읽어 낸 값이 다릅니다: {', '.join(PART_KO[key] for key in wrong)}"
+            + (". 비밀번호를 퍼센트 인코딩하세요(quote_plus)" if "password" in wrong else ""),
+        ),
     )
 
 
@@ -118,7 +129,8 @@ def exercise_2(prod: Lab) -> Verdict:
     """you@example.com exists in prod with at least two posts."""
     tables = {row[0] for row in prod.query("select tablename from pg_tables")}
     if not {"users", "posts"} <= tables:
-        return verdict(False, right="", not_yet="prod has no users and posts tables; migrate it first")
+        return verdict(False, right="", not_yet="prod has no users and posts tables; migrate it first",
+                       ko=("", "prod에 users와 posts 테이블이 없습니다. 먼저 마이그레이션하세요"))
     rows = prod.query(
         "select u.id, count(p.id) from users u left join posts p on p.user_id = u.id "
         "where u.email = 'you@example.com' group by u.id"
@@ -129,4 +141,9 @@ def exercise_2(prod: Lab) -> Verdict:
         right=f"you@example.com is in prod with {posts} posts",
         not_yet="there is no user you@example.com in prod yet" if not rows
         else f"you@example.com has {posts} post{'' if posts == 1 else 's'}; give them two",
+        ko=(
+            f"prod에 you@example.com이 있고, 게시글이 {posts}개 있습니다",
+            "prod에 아직 사용자 you@example.com이 없습니다" if not rows
+            else f"you@example.com의 게시글이 {posts}개입니다. 두 개를 달아 주세요",
+        ),
     )

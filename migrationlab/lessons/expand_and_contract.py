@@ -27,7 +27,7 @@ from migrationlab.display import read_schema
 from migrationlab.errors import LabError
 from migrationlab.infra.sandbox import Sandbox
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, not_yet, verdict
+from migrationlab.lessons import Hint, Verdict, not_yet, verdict
 from migrationlab.scenarios import Client
 
 MODELS = "app/api/users/models.py"
@@ -181,22 +181,25 @@ def _columns(lab: Lab) -> set[str]:
     return {c["name"] for c in sa.inspect(lab.engine).get_columns("users")}
 
 
-def _in_step(lab: Lab) -> str | None:
+def _in_step(lab: Lab) -> Hint | None:
     """Whether a write to either column reaches the other (tried in a transaction that is
-    rolled back, with ids no row has); None if so, else what went wrong."""
+    rolled back, with ids no row has); None if so, else what went wrong (a Hint: its
+    ``.ko`` says it in Korean)."""
     with lab.engine.connect() as conn:
         try:
             for statement in SYNC_TEST.split(";")[:-1]:
                 conn.execute(sa.text(statement))
             rows = conn.execute(sa.text(SYNC_TEST.split(";")[-1])).all()
         except sa.exc.DBAPIError as error:
-            return str(error.orig).splitlines()[0]
+            message = str(error.orig).splitlines()[0]
+            return Hint(message, message)  # PostgreSQL's own words, as printed
         finally:
             conn.rollback()
     wanted = [(-1, "Probe One, renamed", "Probe One, renamed"),
               (-2, "Probe Two, renamed", "Probe Two, renamed")]
     if [tuple(r) for r in rows] != wanted:
-        return "a write to one column no longer reaches the other"
+        return Hint("a write to one column no longer reaches the other",
+                    "한 컬럼에 쓴 값이 더 이상 다른 컬럼에 반영되지 않습니다")
     return None
 
 
@@ -224,12 +227,17 @@ def exercise_1(lab: Lab) -> Verdict:
     if at != ["005"]:
         return not_yet(
             f"the database is at {', '.join(at) or 'no revision'}; complete 006's downgrade() "
-            'with a %%lab_file cell, then run lab.alembic("downgrade 005")'
+            'with a %%lab_file cell, then run lab.alembic("downgrade 005")',
+            ko=(f"데이터베이스가 {', '.join(at)}에 있습니다" if at else "데이터베이스가 어떤 리비전에도 있지 않습니다")
+            + '. %%lab_file 셀로 006의 downgrade()를 완성한 다음 lab.alembic("downgrade 005")를 실행하세요',
         )
     columns = _columns(lab)
     if "name" not in columns or "full_name" not in columns:
+        has = ", ".join(c for c in ("name", "full_name") if c in columns)
         return not_yet("users should have both name and full_name at 005; "
-                       f"it has {', '.join(c for c in ('name', 'full_name') if c in columns)}")
+                       f"it has {has}",
+                       ko="005에서는 users에 name과 full_name이 모두 있어야 합니다. "
+                       f"지금 있는 것: {has or '없음'}")
     missing, differ = lab.query(
         "select count(*) filter (where name is null), "
         "count(*) filter (where name is distinct from full_name) from users")[0]
@@ -237,9 +245,13 @@ def exercise_1(lab: Lab) -> Verdict:
         return not_yet(
             f"{missing} users have no name: downgrade() must copy full_name back into name "
             '(UPDATE users SET name = full_name); run lab.alembic("upgrade 006"), fix the '
-            'file, then lab.alembic("downgrade 005") again')
+            'file, then lab.alembic("downgrade 005") again',
+            ko=f"사용자 {missing}명에게 name이 없습니다. downgrade()는 full_name을 name으로 다시 "
+            '복사해야 합니다(UPDATE users SET name = full_name). lab.alembic("upgrade 006")을 실행하고, '
+            '파일을 고친 다음, 다시 lab.alembic("downgrade 005")를 실행하세요')
     if differ:
-        return not_yet(f"{differ} users have a name that differs from their full_name")
+        return not_yet(f"{differ} users have a name that differs from their full_name",
+                       ko=f"사용자 {differ}명의 name이 full_name과 다릅니다")
     expected, actual = _schema_at(lab, "005"), _users_schema(lab.engine)
     different = sorted(k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k))
     if different:
@@ -247,17 +259,24 @@ def exercise_1(lab: Lab) -> Verdict:
         return not_yet(
             f"users is not as 005 left it: {key} is {actual.get(key, 'missing')} here but "
             f"{expected.get(key, 'missing')} after upgrade 005; make downgrade() put it back "
-            '(lab.alembic("upgrade 006"), fix the file, lab.alembic("downgrade 005"))')
+            '(lab.alembic("upgrade 006"), fix the file, lab.alembic("downgrade 005"))',
+            ko=f"users가 005가 남긴 상태와 다릅니다. {key}: 여기서는 {actual.get(key, '없음')}, "
+            f"upgrade 005 뒤에는 {expected.get(key, '없음')}입니다. downgrade()가 이것을 되돌려 놓게 "
+            '하세요(lab.alembic("upgrade 006"), 파일 수정, lab.alembic("downgrade 005"))')
     broken = _in_step(lab)
     if broken:
         return not_yet(
             f"name and full_name are not kept in step ({broken}): downgrade() must create "
-            "the function and the trigger again, as 004 does")
+            "the function and the trigger again, as 004 does",
+            ko=f"name과 full_name이 서로 맞춰지지 않습니다({broken.ko}). downgrade()는 004처럼 "
+            "함수와 트리거를 다시 만들어야 합니다")
     return verdict(
         True,
         right="at 005 every user has a name again, users is as 005 left it, and the trigger "
         "keeps name and full_name in step: v1 can be deployed again",
         not_yet="",
+        ko=("005에서 모든 사용자에게 다시 name이 있고, users는 005가 남긴 그대로이며, 트리거가 "
+            "name과 full_name을 맞춰 줍니다. v1을 다시 배포할 수 있습니다", ""),
     )
 
 
@@ -271,24 +290,35 @@ def exercise_2(lab: Lab) -> Verdict:
     if "name" not in columns or "full_name" not in columns:
         return not_yet(
             f"the database is at {', '.join(lab.versions() or []) or 'no revision'}: v1 and v2 "
-            "both work only while users has name and full_name (exercise 1 takes it back to 005)")
+            "both work only while users has name and full_name (exercise 1 takes it back to 005)",
+            ko=f"데이터베이스가 {', '.join(lab.versions() or []) or '어떤 리비전에도 있지 않은 상태'}에 "
+            "있습니다. v1과 v2는 users에 name과 full_name이 모두 있을 때만 함께 동작합니다"
+            "(연습 문제 1에서 005로 되돌립니다)")
     rows = lab.query("select id, name, full_name from users where email = :e", e=GRACE)
     if not rows:
         return not_yet(
             'create her through v2: prod.api("v2").post("/users/", {"email": "grace@example.com", '
+            '"full_name": "Grace Hopper"})',
+            ko='v2를 통해 Grace를 만드세요: prod.api("v2").post("/users/", {"email": "grace@example.com", '
             '"full_name": "Grace Hopper"})')
     user_id, name, full_name = rows[0]
     if name != RENAMED:
         return not_yet(
             f"her name is {name!r}; rename her through v1 (prod.deploy(\"v1\", lab) if it is not "
-            f'running): prod.api("v1").patch("/users/{user_id}", {{"name": "{RENAMED}"}})')
+            f'running): prod.api("v1").patch("/users/{user_id}", {{"name": "{RENAMED}"}})',
+            ko=f"Grace의 name은 {name!r}입니다. v1을 통해 이름을 바꾸세요(v1이 실행 중이 아니면 "
+            f'prod.deploy("v1", lab)): prod.api("v1").patch("/users/{user_id}", {{"name": "{RENAMED}"}})')
     if full_name != RENAMED:
         return not_yet(
             f"v1 renamed her, but full_name still says {full_name!r}: v2 reads the old name. "
-            "The trigger that copies a new name across is missing (exercise 1 puts it back)")
+            "The trigger that copies a new name across is missing (exercise 1 puts it back)",
+            ko=f"v1이 이름을 바꿨지만 full_name은 아직 {full_name!r}입니다. v2는 이전 이름을 읽습니다. "
+            "새 이름을 다른 컬럼으로 복사하는 트리거가 없습니다(연습 문제 1에서 되살립니다)")
     return verdict(
         True,
         right=f"v1 wrote name, and full_name says {RENAMED!r} too: both versions read the "
         "same user, whichever wrote it",
         not_yet="",
+        ko=(f"v1이 name에 썼고, full_name도 {RENAMED!r}입니다. 어느 버전이 썼든 두 버전이 "
+            "같은 사용자를 읽습니다", ""),
     )

@@ -240,6 +240,8 @@ def exercise_1(lab: Lab) -> Verdict:
             False, right="",
             not_yet=f"{len(heads)} heads ({', '.join(sorted(heads))}); merge them in the scratch copy: "
             'alembic merge heads -m "Merge lowercase emails" --rev-id 008',
+            ko=("", f"헤드가 {len(heads)}개입니다({', '.join(sorted(heads))}). 스크래치 사본에서 병합하세요: "
+                'alembic merge heads -m "Merge lowercase emails" --rev-id 008'),
         )
     history = {rev.revision for rev in script.iterate_revisions(heads[0], "base")}
     lost = sorted({"004", "007"} - history)
@@ -248,12 +250,18 @@ def exercise_1(lab: Lab) -> Verdict:
             False, right="",
             not_yet=f"one head, but revision {', '.join(lost)} is no longer in its history: "
             "both developers' work must reach the head",
+            ko=("", f"헤드는 하나지만 그 히스토리에서 빠진 리비전이 있습니다: {', '.join(lost)}. "
+                "두 개발자의 작업이 모두 헤드까지 이어져야 합니다"),
         )
     result = run_checks(lab, quiet=True)
     return verdict(
         result.ok,
         right=f"one head ({heads[0]}) with 004 and 007 both in its history, and every check passes",
         not_yet="one head, but the pipeline fails: " + _failed(result),
+        ko=(
+            f"헤드가 하나({heads[0]})이고 그 히스토리에 004와 007이 모두 있으며, 모든 검사를 통과합니다",
+            "헤드는 하나지만 파이프라인이 실패합니다: " + _failed(result),
+        ),
     )
 
 
@@ -271,6 +279,9 @@ def exercise_2(lab: Lab) -> Verdict:
             not_yet="the scratch database has no users.bio column; add the field to the model, "
             "generate its migration (alembic revision --autogenerate, with a --rev-id), "
             "then alembic upgrade head",
+            ko=("", "스크래치 데이터베이스에 users.bio 컬럼이 없습니다. 모델에 필드를 추가하고, "
+                "그 마이그레이션을 생성한 다음(--rev-id를 붙여 alembic revision --autogenerate), "
+                "alembic upgrade head를 실행하세요"),
         )
     result = run_checks(lab, quiet=True)
     if result.ok and "bio" not in result.columns.get("users", []):
@@ -278,9 +289,15 @@ def exercise_2(lab: Lab) -> Verdict:
             False, right="",
             not_yet="users.bio is in your database, but no migration creates it: "
             "a fresh database at head has no bio column",
+            ko=("", "users.bio가 여러분의 데이터베이스에는 있지만, 이를 만드는 마이그레이션이 없습니다. "
+                "head까지 올린 새 데이터베이스에는 bio 컬럼이 없습니다"),
         )
     return verdict(
         result.ok,
         right="users.bio is in your database, its migration is in the history, and every check passes",
         not_yet="users.bio is in the database, but the pipeline fails: " + _failed(result),
+        ko=(
+            "users.bio가 데이터베이스에 있고, 그 마이그레이션이 히스토리에 있으며, 모든 검사를 통과합니다",
+            "users.bio는 데이터베이스에 있지만 파이프라인이 실패합니다: " + _failed(result),
+        ),
     )

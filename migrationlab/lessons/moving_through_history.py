@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from migrationlab.display import table_names
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, disagreement, verdict
+from migrationlab.lessons import Hint, Verdict, disagreement, verdict
 
 
 def _where(versions: list[str] | None) -> str:
     if versions is None:
         return "has never been migrated"
     return "is at " + (", ".join(versions) or "no revision")
+
+
+def _where_ko(versions: list[str] | None) -> str:
+    if versions is None:
+        return "데이터베이스가 한 번도 마이그레이션되지 않았습니다"
+    if not versions:
+        return "데이터베이스가 어떤 리비전에도 있지 않습니다"
+    return f"데이터베이스가 {', '.join(versions)}에 있습니다"
 
 
 def exercise_1(lab: Lab) -> Verdict:
@@ -24,14 +32,19 @@ def exercise_1(lab: Lab) -> Verdict:
         and tables == {"alembic_version", "users", "posts"}
         and "is_active" not in columns
     )
-    hint = None if ok else disagreement(lab)
-    if hint is None:
-        step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
-        hint = f"the database {_where(versions)}; try {step}"
+    found = None if ok else disagreement(lab)
+    step = 'lab.alembic("downgrade -1")' if versions == ["003"] else 'lab.alembic("upgrade 002")'
+    hint = found or f"the database {_where(versions)}; try {step}"
+    hint_ko = (found.ko if isinstance(found, Hint)
+               else found or f"{_where_ko(versions)}. 다음을 실행해 보세요: {step}")
     return verdict(
         ok,
         right="the database is at 002: users and posts, and users has no is_active yet",
         not_yet=hint,
+        ko=(
+            "데이터베이스가 002에 있습니다. users와 posts가 있고, users에는 아직 is_active가 없습니다",
+            hint_ko,
+        ),
     )
 
 
@@ -47,4 +60,12 @@ def exercise_2(lab: Lab) -> Verdict:
         not_yet=hint or f"the database {_where(versions)}"
         + (f" with tables {', '.join(others)}" if others else "")
         + '; run lab.alembic("downgrade base")',
+        ko=(
+            "앱 테이블이 하나도 없고 alembic_version에도 리비전이 없습니다. 데이터베이스가 base에 있습니다",
+            hint.ko if isinstance(hint, Hint)
+            else hint
+            or f"{_where_ko(versions)}."
+            + (f" 남아 있는 테이블: {', '.join(others)}." if others else "")
+            + ' 다음을 실행하세요: lab.alembic("downgrade base")',
+        ),
     )

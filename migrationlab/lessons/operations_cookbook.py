@@ -10,7 +10,7 @@ import re
 import sqlalchemy as sa
 
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, not_yet, verdict
+from migrationlab.lessons import Hint, Verdict, not_yet, verdict
 
 
 def exercise_1(lab: Lab) -> Verdict:
@@ -20,11 +20,13 @@ def exercise_1(lab: Lab) -> Verdict:
     if "tags" not in inspector.get_table_names():
         return not_yet(
             "there is no tags table yet: write revision 011 (revises 010) with "
-            'op.create_table and op.create_index, then lab.alembic("upgrade head")'
+            'op.create_table and op.create_index, then lab.alembic("upgrade head")',
+            ko="tags 테이블이 아직 없습니다. op.create_table과 op.create_index로 리비전 011(부모는 010)을 "
+            '작성한 다음 lab.alembic("upgrade head")를 실행하세요',
         )
     problem = _tags_problem(inspector) or _not_at_head(lab)
     if problem:
-        return not_yet(problem)
+        return not_yet(problem, ko=problem.ko)
     gone = _after_downgrade(
         lab,
         lambda conn: "tags" not in sa.inspect(conn).get_table_names(),
@@ -34,6 +36,10 @@ def exercise_1(lab: Lab) -> Verdict:
         gone is True,
         right="tags is there with a unique ix_tags_name, and its downgrade drops it again",
         not_yet=gone if isinstance(gone, str) else "the downgrade leaves the tags table behind",
+        ko=(
+            "tags 테이블에 유니크 인덱스 ix_tags_name이 있고, downgrade하면 다시 삭제됩니다",
+            gone.ko if isinstance(gone, Hint) else "downgrade한 뒤에도 tags 테이블이 남아 있습니다",
+        ),
     )
 
 
@@ -44,11 +50,13 @@ def exercise_2(lab: Lab) -> Verdict:
     if "user_id" not in columns:
         return not_yet(
             "comments has no user_id column yet: write the next revision with "
-            'op.add_column and op.create_foreign_key, then lab.alembic("upgrade head")'
+            'op.add_column and op.create_foreign_key, then lab.alembic("upgrade head")',
+            ko="comments에 아직 user_id 컬럼이 없습니다. op.add_column과 op.create_foreign_key로 다음 "
+            '리비전을 작성한 다음 lab.alembic("upgrade head")를 실행하세요',
         )
     problem = _user_id_problem(inspector, columns["user_id"]) or _not_at_head(lab)
     if problem:
-        return not_yet(problem)
+        return not_yet(problem, ko=problem.ko)
     gone = _after_downgrade(
         lab,
         lambda conn: "user_id" not in {c["name"] for c in sa.inspect(conn).get_columns("comments")},
@@ -58,49 +66,66 @@ def exercise_2(lab: Lab) -> Verdict:
         gone is True,
         right="comments.user_id refers to users ON DELETE SET NULL, and its downgrade removes it",
         not_yet=gone if isinstance(gone, str) else "the downgrade leaves comments.user_id behind",
+        ko=(
+            "comments.user_id가 ON DELETE SET NULL로 users를 참조하고, downgrade하면 제거됩니다",
+            gone.ko if isinstance(gone, Hint) else "downgrade한 뒤에도 comments.user_id가 남아 있습니다",
+        ),
     )
 
 
-def _tags_problem(inspector) -> str | None:
+def _tags_problem(inspector) -> Hint | None:
     columns = {c["name"]: c for c in inspector.get_columns("tags")}
     indexes = {i["name"]: i for i in inspector.get_indexes("tags")}
     if "name" not in columns:
-        return "tags has no name column"
+        return Hint("tags has no name column", "tags에 name 컬럼이 없습니다")
     if columns["name"]["nullable"]:
-        return "tags.name may be NULL: give it nullable=False"
+        return Hint("tags.name may be NULL: give it nullable=False",
+                    "tags.name이 NULL을 허용합니다. nullable=False를 주세요")
     if not inspector.get_pk_constraint("tags")["constrained_columns"]:
-        return "tags has no primary key"
+        return Hint("tags has no primary key", "tags에 기본 키가 없습니다")
     if "ix_tags_name" not in indexes:
-        return 'there is no index ix_tags_name: name it op.f("ix_tags_name")'
+        return Hint('there is no index ix_tags_name: name it op.f("ix_tags_name")',
+                    '인덱스 ix_tags_name이 없습니다. 이름을 op.f("ix_tags_name")으로 지정하세요')
     if not indexes["ix_tags_name"]["unique"]:
-        return "ix_tags_name is not unique: pass unique=True"
+        return Hint("ix_tags_name is not unique: pass unique=True",
+                    "ix_tags_name이 유니크 인덱스가 아닙니다. unique=True를 넘기세요")
     return None
 
 
-def _user_id_problem(inspector, column) -> str | None:
+def _user_id_problem(inspector, column) -> Hint | None:
     if not column["nullable"]:
-        return "comments.user_id must be nullable, or SET NULL has nowhere to go"
+        return Hint("comments.user_id must be nullable, or SET NULL has nowhere to go",
+                    "comments.user_id는 NULL을 허용해야 합니다. "
+                    "그래야 SET NULL이 값을 NULL로 바꿀 수 있습니다")
     keys = [k for k in inspector.get_foreign_keys("comments") if k["constrained_columns"] == ["user_id"]]
     if not keys:
-        return "comments.user_id has no foreign key: add one with op.create_foreign_key"
+        return Hint("comments.user_id has no foreign key: add one with op.create_foreign_key",
+                    "comments.user_id에 외래 키가 없습니다. op.create_foreign_key로 추가하세요")
     if keys[0]["name"] != "fk_comments_user_id_users":
-        return (
+        return Hint(
             f"the foreign key is named {keys[0]['name']}; by the convention it is "
-            'fk_comments_user_id_users: op.f("fk_comments_user_id_users")'
+            'fk_comments_user_id_users: op.f("fk_comments_user_id_users")',
+            f"외래 키의 이름이 {keys[0]['name']}입니다. 이름 규칙에 따르면 "
+            'fk_comments_user_id_users여야 합니다: op.f("fk_comments_user_id_users")',
         )
     ondelete = (keys[0].get("options") or {}).get("ondelete")
     if (ondelete or "").upper() != "SET NULL":
-        return f"the foreign key says ON DELETE {ondelete or 'NO ACTION'}, not SET NULL"
+        return Hint(f"the foreign key says ON DELETE {ondelete or 'NO ACTION'}, not SET NULL",
+                    f"외래 키가 SET NULL이 아니라 ON DELETE {ondelete or 'NO ACTION'}입니다")
     return None
 
 
-def _not_at_head(lab: Lab) -> str | None:
+def _not_at_head(lab: Lab) -> Hint | None:
     heads = lab.project.heads()
     at = lab.versions() or []
     if len(heads) != 1:
-        return f"alembic/versions has {len(heads)} heads: check each new file's down_revision"
+        return Hint(f"alembic/versions has {len(heads)} heads: check each new file's down_revision",
+                    f"alembic/versions에 헤드가 {len(heads)}개 있습니다. "
+                    "새 파일마다 down_revision을 확인하세요")
     if at != heads:
-        return f"the database is at {', '.join(at) or 'no revision'}, not the head {heads[0]}"
+        where_ko = f"{', '.join(at)}에 있고" if at else "어떤 리비전에도 있지 않고"
+        return Hint(f"the database is at {', '.join(at) or 'no revision'}, not the head {heads[0]}",
+                    f"데이터베이스는 {where_ko}, 헤드는 {heads[0]}입니다")
     return None
 
 
@@ -115,7 +140,7 @@ def _parent_of(lab: Lab, pattern: str) -> str:
     return "-1"
 
 
-def _after_downgrade(lab: Lab, look, before: str = "-1"):
+def _after_downgrade(lab: Lab, look, before: str = "-1") -> bool | Hint:
     """Run `alembic downgrade BEFORE` in a transaction, return look(connection) as it left
     the database (or why the downgrade failed), and roll everything back."""
     with lab.engine.connect() as conn:
@@ -123,7 +148,8 @@ def _after_downgrade(lab: Lab, look, before: str = "-1"):
         try:
             result = lab.project.alembic(f"downgrade {before}", lab.db.url, connection=conn)
             if not result.ok:
-                return f"its downgrade fails: {_reason(result.output)}"
+                reason = _reason(result.output)
+                return Hint(f"its downgrade fails: {reason}", f"downgrade가 실패합니다: {reason}")
             return look(conn)
         finally:
             transaction.rollback()

@@ -81,10 +81,12 @@ def exercise_1(lab: Lab) -> Verdict:
     """backups/mine.sql is a pg_dump of lab's database as it is now."""
     path = lab.project.path(BACKUP)
     if not path.exists():
-        return verdict(False, right="", not_yet=f"there is no {BACKUP} yet; run pg_dump with -f {BACKUP}")
+        return verdict(False, right="", not_yet=f"there is no {BACKUP} yet; run pg_dump with -f {BACKUP}",
+                       ko=("", f"{BACKUP} 파일이 없습니다. pg_dump를 -f {BACKUP} 옵션으로 실행하세요"))
     dump = path.read_text()
     if "PostgreSQL database dump" not in dump:
-        return verdict(False, right="", not_yet=f"{BACKUP} is not a plain pg_dump file")
+        return verdict(False, right="", not_yet=f"{BACKUP} is not a plain pg_dump file",
+                       ko=("", f"{BACKUP} 파일이 일반(plain) 형식의 pg_dump 파일이 아닙니다"))
     users, version = _copy_rows(dump, "users"), _copy_rows(dump, "alembic_version")
     ok = len(users) == len(_users(lab)) and version == [_version(lab)]
     return verdict(
@@ -94,6 +96,12 @@ def exercise_1(lab: Lab) -> Verdict:
         not_yet=f"{BACKUP} has {len(users)} users at {version[0] if version else 'no revision'}; "
         f"the database has "
         f"{len(_users(lab))} users at {_version(lab)}: back up again",
+        ko=(
+            f"{BACKUP}에 데이터베이스의 사용자 {len(users)}명과 리비전({version[0] if version else ''})이 "
+            "들어 있습니다",
+            f"{BACKUP}의 내용은 사용자 {len(users)}명, 리비전 {version[0] if version else '없음'}인데, "
+            f"데이터베이스는 사용자 {len(_users(lab))}명, 리비전 {_version(lab)}입니다. 다시 백업하세요",
+        ),
     )
 
 
@@ -106,6 +114,7 @@ def exercise_2(lab: Lab, restored: Lab) -> Verdict:
             False,
             right="",
             not_yet="`restored` is still empty; restore backups/mine.sql into it with psql -f",
+            ko=("", "`restored` 데이터베이스가 비어 있습니다. psql -f로 backups/mine.sql을 복원하세요"),
         )
     theirs = _users(restored) if restored.query("select 1 from pg_tables where tablename = 'users'") else []
     ok = theirs == _users(lab) and _version(restored) == _version(lab)
@@ -114,6 +123,12 @@ def exercise_2(lab: Lab, restored: Lab) -> Verdict:
         right=f"`restored` has production's {len(theirs)} users and is at {_version(restored)}",
         not_yet=f"`restored` has {len(theirs)} users at {_version(restored)}; production has "
         f"{len(_users(lab))} at {_version(lab)}",
+        ko=(
+            f"`restored` 데이터베이스에 프로덕션의 사용자 {len(theirs)}명이 있고, 리비전은 "
+            f"{_version(restored)}입니다",
+            f"`restored` 데이터베이스는 사용자 {len(theirs)}명, 리비전 {_version(restored)}이지만, "
+            f"프로덕션은 사용자 {len(_users(lab))}명, 리비전 {_version(lab)}입니다",
+        ),
     )
 
 
@@ -142,9 +157,11 @@ def exercise_3(lab: Lab, old_app: Lab) -> Verdict:
         "select 1 from users where email = 'old@example.com'"
     )
     if version not in heads:
+        at_ko = f"리비전 {version}에 있습니다" if version else "어떤 리비전에도 있지 않습니다"
         return verdict(
             False, right="",
             not_yet=f"old_app is at {version or 'no revision'}; Alembic has no record of its tables",
+            ko=("", f"old_app은 {at_ko}. Alembic에는 이 테이블들에 대한 기록이 없습니다"),
         )
     metadata = models(lab)
     with old_app.engine.connect() as conn:
@@ -154,4 +171,9 @@ def exercise_3(lab: Lab, old_app: Lab) -> Verdict:
         right=f"old_app is at {version}, its schema matches the models, and its user is still there",
         not_yet="old_app's user is gone" if not kept else
         f"old_app is at {version} but differs from the models ({len(diffs)} differences)",
+        ko=(
+            f"old_app은 {version}에 있고, 스키마가 모델과 일치하며, 사용자도 그대로 남아 있습니다",
+            "old_app의 사용자가 사라졌습니다" if not kept else
+            f"old_app은 {version}에 있지만 모델과 다릅니다(차이 {len(diffs)}개)",
+        ),
     )

@@ -229,22 +229,32 @@ def exercise_1(lab: Lab) -> Verdict:
     SQL a database at 003 runs."""
     if "004" not in {revision.revision for revision in lab.project.script().walk_revisions()}:
         return not_yet("lab's files have no revision 004; write it as the section on "
-                       "autocommit_block() does")
+                       "autocommit_block() does",
+                       ko="lab의 파일에 리비전 004가 없습니다. autocommit_block()을 다루는 절에서처럼 "
+                       "작성하세요")
     try:
         sql = lab.project.render_sql("upgrade 003:head", lab.db.url)
     except LabError as error:
-        return not_yet(str(error))
+        return not_yet(str(error), ko=f"SQL을 만들지 못했습니다: {error}")
     if "CREATE INDEX CONCURRENTLY" not in sql:
         return not_yet("004 no longer builds its index CONCURRENTLY; keep the index, built "
-                       "without blocking writes")
+                       "without blocking writes",
+                       ko="004가 더 이상 인덱스를 CONCURRENTLY로 만들지 않습니다. 쓰기를 막지 않고 "
+                       "만드는 인덱스를 그대로 두세요")
     findings = lab.project.lint(sql, "release.sql", "--exclude", NOT_LINTED)
     rules = sorted({line.split(": warning: ")[1].split()[0] for line in findings if ": warning: " in line})
+    found = ', '.join(rules) or _last_line(chr(10).join(findings))
     return verdict(
         not findings,
         right="squawk finds nothing in what 004 runs, and it still builds the index CONCURRENTLY",
-        not_yet=f"squawk finds {', '.join(rules) or _last_line(chr(10).join(findings))} in "
+        not_yet=f"squawk finds {found} in "
         "`alembic upgrade 003:head --sql`; see it with lab.shell(\"alembic upgrade 003:head --sql "
         f"> release.sql\") and lab.shell(\"squawk --reporter gcc --exclude {NOT_LINTED} release.sql\")",
+        ko=("squawk는 004가 실행하는 SQL에서 아무것도 찾지 못했고, 인덱스는 여전히 CONCURRENTLY로 "
+            "만들어집니다",
+            f"squawk가 `alembic upgrade 003:head --sql`에서 찾은 문제: {found}. 확인하려면 "
+            "다음을 실행하세요: lab.shell(\"alembic upgrade 003:head --sql > release.sql\"), "
+            f"lab.shell(\"squawk --reporter gcc --exclude {NOT_LINTED} release.sql\")"),
     )
 
 
@@ -255,6 +265,10 @@ with op.get_context().autocommit_block():
                     if_not_exists=True)"""
 
 
+# The replicas' names as the subject of a Korean sentence (the particle follows the numeral).
+SUBJECT_KO = {"replica 1": "레플리카 1이", "replica 2": "레플리카 2가"}
+
+
 def exercise_2(lab: Lab) -> Verdict:
     """With lab's env.py, two replicas that run a migration with autocommit_block() at
     once both succeed: the second waits for the first, then has nothing to do."""
@@ -263,7 +277,9 @@ def exercise_2(lab: Lab) -> Verdict:
 
     heads = lab.project.heads()
     if len(heads) != 1:
-        return not_yet(f"lab's files have {len(heads)} heads; the check needs exactly one")
+        return not_yet(f"lab's files have {len(heads)} heads; the check needs exactly one",
+                       ko=f"lab의 파일에 헤드가 {len(heads)}개 있습니다. 이 검사에는 헤드가 정확히 "
+                       "하나여야 합니다")
     probe = Project.scratch()  # lab's files, copied, with one more revision
     db = Sandbox.create(lab.db.server_url)
     replicas: list[Replica] = []
@@ -279,7 +295,9 @@ def exercise_2(lab: Lab) -> Verdict:
         before = probe.alembic(f"upgrade {heads[0]}", db.url)
         if not before.ok:
             return not_yet(f"with lab's env.py, `alembic upgrade {heads[0]}` fails on a fresh "
-                           f"database: {_last_line(before.output)}")
+                           f"database: {_last_line(before.output)}",
+                           ko=f"lab의 env.py로는 새 데이터베이스에서 `alembic upgrade {heads[0]}` "
+                           f"실행이 실패합니다: {_last_line(before.output)}")
         one = Replica(probe, db.url, db.engine, "replica 1", pause=True, quiet=True)
         replicas.append(one)
         one.wait_at_commit()
@@ -292,7 +310,8 @@ def exercise_2(lab: Lab) -> Verdict:
         with db.engine.connect() as conn:
             at = [row[0] for row in conn.exec_driver_sql("select version_num from alembic_version")]
     except LabError as error:
-        return not_yet(f"the replicas did not run through: {error}")
+        return not_yet(f"the replicas did not run through: {error}",
+                       ko=f"레플리카가 끝까지 실행되지 못했습니다: {error}")
     finally:
         for started in replicas:
             started.stop()
@@ -301,16 +320,25 @@ def exercise_2(lab: Lab) -> Verdict:
     for started in (one, two):
         if started.result is not None and not started.result.ok:
             waited = "" if two.waited else ", without waiting for replica 1"
+            waited_ko = "" if two.waited else "레플리카 1을 기다리지 않고 "
             return not_yet(
                 f"{started.name} failed{waited} ({_last_line(started.result.output)}); a lock that "
                 "ends at the first COMMIT does not cover autocommit_block(): take a session-level "
-                "lock in env.py (pg_advisory_lock), and release it when the migrations are done")
+                "lock in env.py (pg_advisory_lock), and release it when the migrations are done",
+                ko=f"{SUBJECT_KO[started.name]} {waited_ko}실패했습니다: "
+                f"{_last_line(started.result.output)}. 첫 COMMIT에서 끝나는 락은 "
+                "autocommit_block()까지 보호하지 못합니다. env.py에서 세션 수준 락"
+                "(pg_advisory_lock)을 잡고, 마이그레이션이 끝나면 푸세요")
     return verdict(
         bool(two.waited) and at == ["probe"],
         right="with your env.py the second replica waited for the first, then had nothing to "
         "do, even across autocommit_block()'s COMMIT",
         not_yet=f"both replicas ended well, but the second did not wait for the first, and the "
         f"database is at {', '.join(at) or 'no revision'}",
+        ko=("여러분의 env.py에서는 두 번째 레플리카가 첫 번째를 기다린 뒤, 할 일이 없음을 "
+            "확인했습니다. autocommit_block()의 COMMIT을 지나서도 락이 유지됩니다",
+            "두 레플리카 모두 잘 끝났지만, 두 번째가 첫 번째를 기다리지 않았습니다. 데이터베이스의 "
+            f"리비전: {', '.join(at) or '없음'}"),
     )
 
 

@@ -14,6 +14,12 @@ def exercise_1(lab: Lab) -> Verdict:
         not_yet="no notes table in your database yet (it has: "
         + (", ".join(tables) or "no tables")
         + '); try lab.sql("create table notes (id serial primary key, body text)")',
+        ko=(
+            "여러분의 데이터베이스에 notes 테이블이 있습니다(다른 노트북의 데이터베이스에는 없습니다)",
+            "아직 데이터베이스에 notes 테이블이 없습니다(지금 있는 테이블: "
+            + (", ".join(tables) or "없음")
+            + '). lab.sql("create table notes (id serial primary key, body text)")를 실행해 보세요',
+        ),
     )
 
 
@@ -21,7 +27,8 @@ def exercise_2(lab: Lab) -> Verdict:
     """At least one row in users: the learner added themselves."""
     if "users" not in table_names(lab.engine):
         return verdict(
-            False, right="", not_yet='there is no users table; run lab.alembic("upgrade head") first'
+            False, right="", not_yet='there is no users table; run lab.alembic("upgrade head") first',
+            ko=("", 'users 테이블이 없습니다. 먼저 lab.alembic("upgrade head")를 실행하세요'),
         )
     rows = lab.query("select email, name from users order by id")
     return verdict(
@@ -30,4 +37,9 @@ def exercise_2(lab: Lab) -> Verdict:
         f"{rows[0][1]} <{rows[0][0]}>" if rows else "",
         not_yet="users is empty; insert a row with lab.sql(\"insert into users (email, name) "
         "values ('you@example.com', 'You')\")",
+        ko=(
+            f"users에 행이 {len(rows)}개 있습니다. 첫 번째 행: {rows[0][1]} <{rows[0][0]}>" if rows else "",
+            "users가 비어 있습니다. lab.sql(\"insert into users (email, name) "
+            "values ('you@example.com', 'You')\")로 행을 추가하세요",
+        ),
     )

@@ -42,22 +42,30 @@ def exercise_1(lab: Lab) -> Verdict:
     columns = lambda table: {c["name"]: c for c in inspector.get_columns(table)}  # noqa: E731
     slug = columns("posts").get("slug")
     if at != [head] or head == "003":
+        at_ko = f"{', '.join(at)}에 있고" if at else "어떤 리비전에도 있지 않고"
         return verdict(
             False,
             right="",
             not_yet=f"the database is at {', '.join(at) or 'no revision'}, not at a new head; "
             "fix 004 (slug nullable, fill it, then NOT NULL) and run "
             'lab.alembic("upgrade head")',
+            ko=(
+                "",
+                f"데이터베이스가 {at_ko} 새 head에 있지 않습니다. 004를 고친 뒤(slug를 nullable로 "
+                '추가하고, 값을 채우고, 그다음 NOT NULL) lab.alembic("upgrade head")를 실행하세요',
+            ),
         )
-    missing = [
-        name
-        for name, present in [
-            ("the tags table", "tags" in inspector.get_table_names()),
-            ("users.nickname", "nickname" in columns("users")),
-            ("posts.slug", slug is not None),
+    absent = [
+        (name, name_ko)
+        for name, name_ko, present in [
+            ("the tags table", "tags 테이블", "tags" in inspector.get_table_names()),
+            ("users.nickname", "users.nickname", "nickname" in columns("users")),
+            ("posts.slug", "posts.slug", slug is not None),
         ]
         if not present
     ]
+    missing = [name for name, _ in absent]
+    missing_ko = [name_ko for _, name_ko in absent]
     return verdict(
         not missing and slug is not None and not slug["nullable"],
         right=f"the database is at {head}, with tags, users.nickname, and a NOT NULL "
@@ -67,6 +75,15 @@ def exercise_1(lab: Lab) -> Verdict:
             if missing
             else "posts.slug still allows NULL; end with op.alter_column(..., nullable=False)"
         ),
+        ko=(
+            f"데이터베이스가 {head}에 있고, tags 테이블, users.nickname, 그리고 기존 게시글에도 "
+            "값이 채워진 NOT NULL posts.slug가 있습니다",
+            f"마이그레이션은 실행되었지만 다음이 빠져 있습니다: {', '.join(missing_ko)}. "
+            "세 단계를 모두 유지하세요"
+            if missing
+            else "posts.slug가 아직 NULL을 허용합니다. 마지막에 "
+            "op.alter_column(..., nullable=False)를 실행하세요",
+        ),
     )
 
 
@@ -75,13 +92,22 @@ def exercise_2(lab: Lab) -> Verdict:
     head, at = _head(lab), _version(lab)
     current = lab.project.alembic("current", lab.db.url)  # run quietly: the check prints one line
     tables = set(sa.inspect(lab.engine).get_table_names())
+    tables_at = lab.schema_revision()
     return verdict(
         current.ok and at == [head] and {"users", "posts"} <= tables,
         right=f"`alembic current` answers {head} (head), and the tables are untouched",
         not_yet=(
             f"alembic_version holds {', '.join(at) or 'nothing'}; `alembic current` "
             + ("fails" if not current.ok else f"does not show {head}")
-            + f"; the tables are those of {lab.schema_revision() or 'no revision'}: stamp the "
+            + f"; the tables are those of {tables_at or 'no revision'}: stamp the "
             "database with it"
+        ),
+        ko=(
+            f"`alembic current`가 {head} (head)를 보여 주고, 테이블은 그대로입니다",
+            (f"alembic_version의 값은 {', '.join(at)}입니다. " if at else "alembic_version이 비어 있습니다. ")
+            + ("`alembic current`가 실패합니다. " if not current.ok
+               else f"`alembic current`에 {head} (head)가 나오지 않습니다. ")
+            + f"테이블은 {tables_at or '알 수 없는 리비전'}의 상태이므로, 그 리비전으로 데이터베이스를 "
+            "stamp하세요",
         ),
     )
