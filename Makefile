@@ -47,11 +47,11 @@ test-docker: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
-## notebooks: re-execute every notebook (or NB="02_Where_Am_I.ipynb ...") and store outputs
+## notebooks: re-execute every notebook of both tracks (or NB="02_Where_Am_I.ipynb ko/02_Where_Am_I.ipynb")
 notebooks: $(STAMP)
 	$(BIN)/python scripts/notebooks.py run $(NB)
 
-## nav: regenerate the navigation cells and the index notebook
+## nav: regenerate navigation, both indexes and the Korean twins (from notebooks/ko/prose/)
 nav: $(STAMP)
 	$(BIN)/python scripts/notebooks.py nav
 

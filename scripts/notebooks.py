@@ -7,7 +7,7 @@ Korean twins, and re-running notebooks.
     python scripts/notebooks.py prose NAME…    # add the untranslated cells of NAME to its
                                                # Korean prose file, marked TODO
     python scripts/notebooks.py run [NAME…]    # execute notebooks in place, storing outputs
-                                               # (ko/NAME for a Korean twin; then `nav`)
+                                               # (all of both tracks, or NAME, ko/NAME; then `nav`)
 
 Every numbered notebook has the same shape: a navigation cell, a title cell
 ("# N. Title", a one-line lede, "## What you will learn"), short sections, a
@@ -340,7 +340,8 @@ def run(names: list[str]) -> int:
 
     from migrationlab.infra.servers import start_server
 
-    paths = [NOTEBOOKS / n for n in names] if names else series()
+    twins = [KO / p.name for p in series() if (KO / p.name).exists()]
+    paths = [NOTEBOOKS / n for n in names] if names else [*series(), *twins]
     server = start_server()
     os.environ["LAB_SERVER_URL"] = server.url.render_as_string(hide_password=False)
     try:

@@ -228,7 +228,8 @@ def exercise_1(lab: Lab) -> Verdict:
         return not_yet(
             f"the database is at {', '.join(at) or 'no revision'}; complete 006's downgrade() "
             'with a %%lab_file cell, then run lab.alembic("downgrade 005")',
-            ko=(f"데이터베이스가 {', '.join(at)}에 있습니다" if at else "데이터베이스가 어떤 리비전에도 있지 않습니다")
+            ko=(f"데이터베이스가 {', '.join(at)}에 있습니다" if at
+                else "데이터베이스가 어떤 리비전에도 있지 않습니다")
             + '. %%lab_file 셀로 006의 downgrade()를 완성한 다음 lab.alembic("downgrade 005")를 실행하세요',
         )
     columns = _columns(lab)
@@ -288,11 +289,12 @@ def exercise_2(lab: Lab) -> Verdict:
     """Grace, created through v2 and renamed through v1, reads the same in both columns."""
     columns = _columns(lab)
     if "name" not in columns or "full_name" not in columns:
+        at = ", ".join(lab.versions() or [])
         return not_yet(
-            f"the database is at {', '.join(lab.versions() or []) or 'no revision'}: v1 and v2 "
+            f"the database is at {at or 'no revision'}: v1 and v2 "
             "both work only while users has name and full_name (exercise 1 takes it back to 005)",
-            ko=f"데이터베이스가 {', '.join(lab.versions() or []) or '어떤 리비전에도 있지 않은 상태'}에 "
-            "있습니다. v1과 v2는 users에 name과 full_name이 모두 있을 때만 함께 동작합니다"
+            ko=(f"데이터베이스가 {at}에 있습니다" if at else "데이터베이스가 어떤 리비전에도 있지 않습니다")
+            + ". v1과 v2는 users에 name과 full_name이 모두 있을 때만 함께 동작합니다"
             "(연습 문제 1에서 005로 되돌립니다)")
     rows = lab.query("select id, name, full_name from users where email = :e", e=GRACE)
     if not rows:

@@ -161,9 +161,8 @@ def exercise_2(lab: Lab) -> Verdict:
         )
         problem_ko = (
             f"INVALID 인덱스가 있습니다: {table} 테이블의 {index}(실패한 빌드). 무엇이 실패했는지 "
-            "찾아(중복: GROUP BY ... HAVING count(*) > 1) 데이터를 고치고, "
-            f'lab.sql("DROP INDEX CONCURRENTLY {index}")로 인덱스를 삭제한 다음, 마이그레이션을 '
-            "다시 실행하세요"
+            "찾아(중복: GROUP BY ... HAVING count(*) > 1) 데이터를 고치고, 인덱스를 삭제한 "
+            f'다음(lab.sql("DROP INDEX CONCURRENTLY {index}")), 마이그레이션을 다시 실행하세요'
         )
     wanted = [name for name, valid, columns, plain in lab.query(UNIQUE_ON_POSTS)
               if valid and plain and sorted(columns) == ["title", "user_id"]]
@@ -190,8 +189,8 @@ def exercise_2(lab: Lab) -> Verdict:
             )
         elif not any("autocommit_block()" in _learners_revisions(lab)[p] for p in concurrent):
             problem = f"{concurrent[0]} needs `with op.get_context().autocommit_block():` around the build"
-            problem_ko = (f"{concurrent[0]}: 빌드를 `with op.get_context().autocommit_block():`으로 "
-                          "감싸야 합니다")
+            problem_ko = (f"{concurrent[0]}: 빌드를 `with op.get_context().autocommit_block():` "
+                          "블록 안에 넣어야 합니다")
     if problem is not None:
         return not_yet(problem, ko=problem_ko)
     return verdict(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from migrationlab.display import table_names
 from migrationlab.infra.sandbox import Sandbox
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, disagreement, not_yet, verdict
+from migrationlab.lessons import Hint, Verdict, disagreement, not_yet, verdict
 from migrationlab.project import Project
 from migrationlab.scenarios import ROWS_KEPT, Fingerprint
 
@@ -147,7 +147,7 @@ def exercise_1(lab: Lab, before: Fingerprint) -> Verdict:
         )
     problem = _disagreement(lab)
     if problem:
-        return not_yet(problem)
+        return not_yet(problem, ko=problem.ko if isinstance(problem, Hint) else problem)
     rows = sum(t.rows for t in before.tables.values())
     if not rows:
         return not_yet(
@@ -197,7 +197,7 @@ def exercise_2(lab: Lab, before: Fingerprint) -> Verdict:
         )
     problem = _disagreement(lab)
     if problem:
-        return not_yet(problem)
+        return not_yet(problem, ko=problem.ko if isinstance(problem, Hint) else problem)
     gone = sorted(set(before.tables) - set(table_names(lab.engine)))
     if gone:
         return not_yet(f"table {', '.join(gone)} of your fingerprint is gone: roll back less far",
