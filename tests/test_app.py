@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 from fastapi.testclient import TestClient
 
-from app.main import app
+from migrationlab.project import Project
 
 
 @pytest.fixture
@@ -15,6 +15,8 @@ def client(migrations, database_url, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")  # the app must not create tables itself
     command.upgrade(migrations, "head")
     migrations.attributes["connection"].commit()
+    # Imported afresh: another test in this process may have read other models since.
+    app = Project.repo().import_app("app.main").app
     with TestClient(app) as client:
         yield client
 
@@ -68,6 +70,7 @@ def test_missing_post_is_404(client):
 
 def test_production_never_creates_tables(db, database_url, monkeypatch, caplog):
     monkeypatch.setenv("ENVIRONMENT", "production")
+    app = Project.repo().import_app("app.main").app
     with caplog.at_level(logging.INFO, logger="app"), TestClient(app) as client:
         assert client.get("/health").json() == {"status": "ok", "environment": "production"}
     assert sa.inspect(db.engine).get_table_names() == []
@@ -76,7 +79,7 @@ def test_production_never_creates_tables(db, database_url, monkeypatch, caplog):
 
 def test_development_creates_tables_from_models(db, database_url, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "development")
-    with TestClient(app):
+    with TestClient(Project.repo().import_app("app.main").app):
         pass
     tables = set(sa.inspect(db.engine).get_table_names())
     assert tables == {"users", "posts"}  # no alembic_version: nothing was migrated
