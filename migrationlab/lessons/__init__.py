@@ -107,3 +107,17 @@ def disagreement(lab: Lab) -> str | None:
         f"alembic_version {said_ko}, 테이블은 {actual}의 것입니다. "
         f'먼저 lab.alembic("stamp {actual}")로 기록을 테이블에 맞추세요',
     )
+
+
+def behind_head(lab: Lab) -> tuple[str, str] | None:
+    """If the database is not at the files' head: what to say, in English and in Korean."""
+    heads, at = lab.project.heads(), lab.versions() or []
+    if at == heads:
+        return None
+    where_ko = f"데이터베이스는 {', '.join(at)}에 있고" if at else "데이터베이스에는 적용된 리비전이 없고"
+    return (
+        f"the database is at {', '.join(at) or 'no revision'}, the files' head is "
+        f'{", ".join(heads)}; run lab.alembic("upgrade head")',
+        f"{where_ko}, 파일의 head는 {', '.join(heads)}입니다. "
+        'lab.alembic("upgrade head")를 실행하세요',
+    )

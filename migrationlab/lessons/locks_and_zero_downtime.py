@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, not_yet, verdict
+from migrationlab.lessons import Verdict, behind_head, not_yet, verdict
 
 # The revisions the notebook itself writes: the exercises come after them.
 NOTEBOOK_REVISIONS = {"001", "002", "003", "004", "005", "006"}
@@ -50,18 +50,10 @@ def _learners_revisions(lab: Lab) -> dict[str, str]:
 
 def _not_at_head(lab: Lab) -> tuple[str, str] | None:
     """What keeps the database from being at the files' head: in English, and in Korean."""
-    heads, at = lab.project.heads(), lab.versions() or []
+    heads = lab.project.heads()
     if not set(heads) - NOTEBOOK_REVISIONS:
         return "there is no revision after 006 yet", "006 다음 리비전이 아직 없습니다"
-    if at != heads:
-        where_ko = f"데이터베이스는 {', '.join(at)}에 있고" if at else "데이터베이스에는 적용된 리비전이 없고"
-        return (
-            f"the database is at {', '.join(at) or 'no revision'}, the files' head is "
-            f'{", ".join(heads)}; run lab.alembic("upgrade head")',
-            f"{where_ko}, 파일의 head는 {', '.join(heads)}입니다. "
-            'lab.alembic("upgrade head")를 실행하세요',
-        )
-    return None
+    return behind_head(lab)
 
 
 def exercise_1(lab: Lab) -> Verdict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from migrationlab.lab import Lab
-from migrationlab.lessons import Verdict, not_yet, verdict
+from migrationlab.lessons import Verdict, behind_head, not_yet, verdict
 
 # The revisions the notebook itself writes: the exercises come after them.
 NOTEBOOK_REVISIONS = {"001", "002", "003", "004", "005"}
@@ -48,20 +48,6 @@ def _no_revision_yet(lab: Lab) -> tuple[str, str] | None:
     return None
 
 
-def _not_at_head(lab: Lab) -> tuple[str, str] | None:
-    """What keeps the database from being at the files' head: in English, and in Korean."""
-    heads, at = lab.project.heads(), lab.versions() or []
-    if at != heads:
-        where_ko = f"데이터베이스는 {', '.join(at)}에 있고" if at else "데이터베이스에는 적용된 리비전이 없고"
-        return (
-            f"the database is at {', '.join(at) or 'no revision'}, the files' head is "
-            f'{", ".join(heads)}; run lab.alembic("upgrade head")',
-            f"{where_ko}, 파일의 head는 {', '.join(heads)}입니다. "
-            'lab.alembic("upgrade head")를 실행하세요',
-        )
-    return None
-
-
 def _error(output: str, korean: bool = False) -> str:
     """What went wrong, in one line: the error a traceback ends with (the line after the
     kit's "  ..."), else the last line; and the migration it happened in (KOREAN: the
@@ -82,7 +68,7 @@ def exercise_1(lab: Lab) -> Verdict:
     owner; the database is at head and `alembic check` finds the models in step."""
     problem: str | None
     problem_ko: str | None
-    problem, problem_ko = _no_revision_yet(lab) or _not_at_head(lab) or (None, None)
+    problem, problem_ko = _no_revision_yet(lab) or behind_head(lab) or (None, None)
     if problem is None and "owner" not in [r[0] for r in lab.query(LABELS, name="role")]:
         problem = "the type role has no value owner yet"
         problem_ko = "타입 role에 아직 값 owner가 없습니다"
