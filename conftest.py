@@ -127,6 +127,32 @@ def local_notebooks_report(config: pytest.Config) -> list[str]:
     ]
 
 
+# -- what a failed notebook cell printed ------------------------------------------------
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """nbval names an output a cell should not have had ("Unexpected output fields:
+    {'stderr'}") without showing it: a failed cell's report carries what it printed."""
+    report = yield
+    outputs = getattr(item, "test_outputs", None)
+    if report.failed and call.when == "call" and outputs:
+        report.sections.append(("what the cell printed in this run", printed(outputs)))
+    return report
+
+
+def printed(outputs: list) -> str:
+    """The text of a cell's outputs: streams by name, results, errors' last lines."""
+    lines = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            lines.append(f"[{out.get('name')}] {out.get('text', '')}".rstrip())
+        elif out.get("output_type") == "error":
+            lines.append(f"[error] {out.get('ename')}: {out.get('evalue')}")
+        elif "text/plain" in out.get("data", {}):
+            lines.append(f"[{out.get('output_type')}] {out['data']['text/plain']}".rstrip())
+    return ANSI.sub("", "\n".join(lines))
+
+
 # -- logs that are not terminals ------------------------------------------------------
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")

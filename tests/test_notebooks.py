@@ -123,6 +123,25 @@ def test_a_failure_report_in_a_log_file_has_no_colour_codes(tmp_path):
     assert "\x1b[" not in result.stdout + result.stderr
 
 
+def test_a_cell_that_printed_what_it_should_not_shows_it(tmp_path):
+    """nbval reports an unexpected stderr output without its text; the suite adds what
+    the failed cell printed, so a rare failure in a CI log can be understood."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import sys; print('fine'); print('port 8000 in use', file=sys.stderr)",
+                                  execution_count=1, outputs=[
+                                      nbformat.v4.new_output("stream", name="stdout", text="fine\n")]),
+    ])
+    nbformat.write(nb, tmp_path / "noisy.ipynb")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(tmp_path),
+         "--nbval", str(tmp_path / "noisy.ipynb")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert "1 failed" in result.stdout, result.stdout
+    assert "what the cell printed in this run" in result.stdout, result.stdout
+    assert "[stderr] port 8000 in use" in result.stdout, result.stdout
+
+
 def guide_anchors() -> set[str]:
     """The anchors a code host gives the guide's headings (lower case, punctuation dropped,
     spaces as '-', a repeated heading numbered), code blocks skipped."""
