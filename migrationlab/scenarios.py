@@ -25,9 +25,11 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -352,8 +354,11 @@ def _polling(engine: Engine) -> sa.Connection:
 
 
 def _names(conn) -> dict[int, str]:
+    """The kit's named sessions on this database, by backend pid. Only this database's:
+    a notebook beside this one, on the same server, names its sessions the same way."""
     rows = conn.execute(sa.text(
-        "select pid, application_name from pg_stat_activity where application_name like :p"),
+        "select pid, application_name from pg_stat_activity "
+        "where datname = current_database() and application_name like :p"),
         {"p": NAMED + "%"}).all()
     return {pid: name[len(NAMED):] for pid, name in rows}
 
@@ -414,7 +419,8 @@ class Migration:
         with _polling(engine) as conn:
             while time.monotonic() < deadline:
                 pid = conn.execute(sa.text(
-                    "select pid from pg_stat_activity where application_name = :n and pid <> all(:open)"),
+                    "select pid from pg_stat_activity where datname = current_database() "
+                    "and application_name = :n and pid <> all(:open)"),
                     {"n": NAMED + self.name, "open": list(_sessions)}).scalar()
                 if pid is not None:
                     return pid
@@ -524,53 +530,92 @@ def served(project: Project, url: URL, environment: str = "production",
     noisy server never blocks on a full pipe; `tail` shows it."""
     import httpx
 
+    env = {**project.command_environment(url), "ENVIRONMENT": environment, "PGAPPNAME": NAMED + name}
+    print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
+    with contextlib.ExitStack() as stack:
+        port, log = _start_uvicorn(project.root, env, stack)
+        stack.callback(print, "server stopped")
+        # Connection: close: after a 500, uvicorn drops the connection, and a kept-alive
+        # one would fail the next request for a reason that is not the app's.
+        http = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                                                headers={"Connection": "close"}))
+        _wait_for_health(http)
+        print("serving: uvicorn answers on 127.0.0.1")
+        yield Client(lambda m, p, b: http.request(m, p, json=b), log)
+
+
+def _start_uvicorn(root: Path, env: dict[str, str], stack: contextlib.ExitStack,
+                   attempts: int = 5) -> tuple[int, typing.IO[str]]:
+    """Start uvicorn on a free port, stopped when STACK closes; its port and its log.
+    Another process may take the port between _free_port() and uvicorn's bind (a notebook
+    beside this one serving its app, a client's outgoing connection): uvicorn then exits
+    saying so, and another port is tried."""
     from migrationlab.infra.watchdog import watch
 
-    port = _free_port()
-    env = {**project.command_environment(url), "ENVIRONMENT": environment, "PGAPPNAME": NAMED + name}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
-    print(f"$ ENVIRONMENT={environment} uvicorn app.main:app --host 127.0.0.1 --port <free port>")
-    # Append mode: uvicorn's writes always land at the end, even after Client.log() reads.
-    with tempfile.TemporaryFile("a+") as log:
-        process = subprocess.Popen(command, cwd=project.root, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, text=True)
-        watchdog = watch(process=process.pid)
-        try:
-            # Connection: close: after a 500, uvicorn drops the connection, and a kept-alive
-            # one would fail the next request for a reason that is not the app's.
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
-                              headers={"Connection": "close"}) as http:
-                _wait_until_up(http, process, log)
-                print("serving: uvicorn answers on 127.0.0.1")
-                yield Client(lambda m, p, b: http.request(m, p, json=b), log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            watchdog.kill()
-            watchdog.wait()
-            print("server stopped")
+    for _ in range(attempts):
+        port = _free_port()
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "warning"]
+        with contextlib.ExitStack() as attempt:
+            # Append mode: uvicorn's writes always land at the end, even after Client.log() reads.
+            log = attempt.enter_context(tempfile.TemporaryFile("a+"))
+            process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT, text=True)
+            watchdog = watch(process=process.pid)
+            attempt.callback(watchdog.wait)
+            attempt.callback(watchdog.kill)  # the server is gone: nothing left to watch
+            attempt.callback(_stop, process)
+            if _listens(process, port, log):
+                stack.push(attempt.pop_all())
+                return port, log
+    raise LabError(f"uvicorn found no free port in {attempts} tries; "
+                   "stop what is serving on 127.0.0.1, then run this cell again")
 
 
-def _wait_until_up(http, process: subprocess.Popen, log, timeout: float = 20.0) -> None:
-    import httpx
+def _listens(process: subprocess.Popen, port: int, log: typing.IO[str], timeout: float = 20.0) -> bool:
+    """Wait until PROCESS listens on PORT (True), or exits because the port was taken
+    (False); raise if it exits for another reason or takes longer than TIMEOUT."""
+    import psutil
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
-            last = [line for line in log.read().splitlines() if line.strip()][-1:]
+            said = log.read()
+            if "already in use" in said or "10048" in said:  # 10048: Windows' EADDRINUSE
+                return False
+            last = [line for line in said.splitlines() if line.strip()][-1:]
             raise LabError(f"uvicorn exited before answering: {''.join(last) or 'no output'}")
+        with contextlib.suppress(psutil.Error):
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                   for c in psutil.Process(process.pid).net_connections("tcp")):
+                return True
+        time.sleep(0.05)
+    raise LabError(f"uvicorn did not answer within {timeout:.0f} s")
+
+
+def _wait_for_health(http, timeout: float = 20.0) -> None:
+    """Wait until the app answers /health (uvicorn listens once its startup has run)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             http.get("/health")
             return
         except httpx.TransportError:
             time.sleep(0.05)
-    raise LabError("uvicorn did not answer within 20 s")
+    raise LabError(f"uvicorn did not answer within {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate PROCESS, and kill it if it takes more than 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # -- what one statement costs ---------------------------------------------------------

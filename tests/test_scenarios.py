@@ -105,3 +105,66 @@ def test_measure_tells_a_rewrite_a_scan_and_the_lock(lab, capsys):
     assert "  lock:      ShareLock on users\n  rewrote:   no table\n" in out
     assert "(then rolled back)" in out and lab.query(
         "select count(*) from information_schema.columns where column_name in ('score', 'seen')") == [(0,)]
+
+
+def test_a_port_taken_before_uvicorn_binds_it_is_retried(lab, capsys, monkeypatch):
+    """Another process can take the port _free_port() found before uvicorn binds it (a
+    notebook beside this one serving its app): the app is served on another port."""
+    import socket
+
+    from migrationlab import scenarios
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    real = scenarios._free_port
+    monkeypatch.setattr(scenarios, "_free_port", lambda: next(ports, None) or real())
+    with taken, lab.serve_app("production") as app:
+        assert app.status("GET", "/health") == 200
+    out = capsys.readouterr().out
+    assert "serving: uvicorn answers on 127.0.0.1" in out
+    assert out.rstrip().endswith("server stopped")
+
+
+@pytest.fixture
+def neighbour():
+    """A second learner's lab on the same server, holding a session named "report" and
+    one named "replica 2" that waits behind it: what a notebook beside ours does."""
+    other = Lab(scratch=True)
+    other.alembic("upgrade head")
+    report = other.session("report")
+    report.sql("begin")
+    report.sql("select count(*) from users")
+    waiting = other.session("replica 2")
+    waiting.sql("begin")
+    waiting.start("lock table users")
+    waiting.wait_until_blocked()
+    yield other
+    report.rollback()
+    waiting.finish()
+    waiting.rollback()
+    for session in (report, waiting):
+        session.close()
+    other.close()
+
+
+def test_locks_shows_this_database_only(lab, neighbour, capsys):
+    capsys.readouterr()
+    lab.locks()
+    assert capsys.readouterr().out.splitlines() == [
+        "session | table | lock | granted",
+        "--------+-------+------+--------",
+        "(0 rows)",
+    ]
+
+
+def test_a_replica_is_watched_in_this_database_only(lab, neighbour, capsys):
+    """Our "replica 2" meets no lock; the neighbour's, of the same name, waits."""
+    from migrationlab.lessons import safe_deploys
+
+    two = safe_deploys.replica(lab, "replica 2")
+    two.wait_until_blocked()
+    two.finish()
+    assert two.waited is False
+    assert "replica 2 did not wait: it has ended already (exit code 0)" in capsys.readouterr().out

@@ -155,8 +155,10 @@ class Replica:
         query = sa.text(
             "select a.wait_event, array(select b.application_name from pg_stat_activity b "
             "where b.pid = any(pg_blocking_pids(a.pid)) order by 1) "
-            "from pg_stat_activity a where a.application_name = :name and a.wait_event_type = 'Lock'")
+            "from pg_stat_activity a where a.datname = current_database() "
+            "and a.application_name = :name and a.wait_event_type = 'Lock'")
         deadline = time.monotonic() + timeout
+        # This database's replica only: a notebook beside this one names its replicas alike.
         # Autocommit: within one transaction, pg_stat_activity would show one snapshot.
         with self.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
             while time.monotonic() < deadline:
