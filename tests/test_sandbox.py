@@ -157,8 +157,23 @@ def test_owner_killed_with_sigkill_is_cleaned_up_by_its_watchdog():
     assert wait_until(lambda: not info["dir"].exists() and not postgres_processes_in(info["dir"]))
 
 
-def test_orphan_is_reaped_at_the_next_start_when_the_watchdog_died_too():
+@pytest.fixture
+def own_runtime_dir(monkeypatch):
+    """A runtime directory of this test's own: in the shared one, another worker's next
+    start would reap this test's orphan before the test looks at it."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="lab-"))  # short: socket paths are limited
+    path.chmod(0o711)  # as root, the server's own user passes through it
+    monkeypatch.setenv("LAB_RUNTIME_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_orphan_is_reaped_at_the_next_start_when_the_watchdog_died_too(own_runtime_dir):
     proc, info = start_owner("import time; time.sleep(60)")
+    assert own_runtime_dir in info["dir"].parents
     os.kill(info["watchdog"], signal.SIGKILL)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -167,6 +182,15 @@ def test_orphan_is_reaped_at_the_next_start_when_the_watchdog_died_too():
     assert info["dir"] in reap_dirs()
     assert not info["dir"].exists()
     assert wait_until(lambda: not postgres_processes_in(info["dir"]))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only as root does the server run as another user")
+def test_a_runtime_dir_the_server_user_cannot_enter_is_one_clear_line(own_runtime_dir):
+    own_runtime_dir.chmod(0o700)
+    with pytest.raises(LabError, match=f"cannot pass through {own_runtime_dir}; set LAB_RUNTIME_DIR"):
+        EmbeddedServer().start()
+    assert not list(runtime_root().glob("srv-*"))  # nothing left behind
 
 
 def test_database_of_a_killed_kernel_is_reaped(db):

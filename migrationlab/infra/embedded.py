@@ -78,6 +78,7 @@ class EmbeddedServer(Server):
 
     def _start(self, directory: Path) -> None:
         user = ServerUser.for_this_process()
+        user.check_passes_through(directory.parent)
         bin_dir = user.reachable(embedded_bin_dir())
         data, sock, log = (directory / n for n in ("data", "sock", "server.log"))
         if user.uid is not None:
@@ -199,6 +200,19 @@ class ServerUser:
         """Hand a file or directory the kit just created to the server user."""
         if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
+
+    def check_passes_through(self, directory: Path) -> None:
+        """LabError unless this user may pass through DIRECTORY and every folder above it
+        (as another user, it needs the "others" execute bit on each)."""
+        if self.uid is None:
+            return
+        for folder in (directory, *directory.parents):
+            if not folder.stat().st_mode & 0o001:
+                raise LabError(
+                    f"the PostgreSQL server runs as the user {self.name}, which cannot pass "
+                    f"through {folder}; set LAB_RUNTIME_DIR to a directory others may pass "
+                    f"through (chmod o+x), or unset it"
+                )
 
     def run(self, args: list) -> None:
         """Run a server program as this user; LabError with its last line if it fails."""
