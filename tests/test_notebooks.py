@@ -107,17 +107,11 @@ def test_notebook_shape(path: Path):
 def test_a_failure_report_in_a_log_file_has_no_colour_codes(tmp_path):
     """nbval colours its reports and IPython its tracebacks even where output is not a
     terminal; the suite strips them there (a CI log, `make test > log`)."""
-    nb = nbformat.v4.new_notebook(cells=[
+    result = run_nbval(tmp_path / "stale.ipynb", [
         nbformat.v4.new_code_cell("print('now')", execution_count=1, outputs=[
             nbformat.v4.new_output("stream", name="stdout", text="then\n")]),
         nbformat.v4.new_code_cell("1/0"),
     ])
-    nbformat.write(nb, tmp_path / "stale.ipynb")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(tmp_path),
-         "--nbval", str(tmp_path / "stale.ipynb")],
-        cwd=REPO, capture_output=True, text=True,
-    )
     assert "2 failed" in result.stdout, result.stdout
     assert "ZeroDivisionError" in result.stdout and "then" in result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
@@ -126,20 +120,25 @@ def test_a_failure_report_in_a_log_file_has_no_colour_codes(tmp_path):
 def test_a_cell_that_printed_what_it_should_not_shows_it(tmp_path):
     """nbval reports an unexpected stderr output without its text; the suite adds what
     the failed cell printed, so a rare failure in a CI log can be understood."""
-    nb = nbformat.v4.new_notebook(cells=[
+    result = run_nbval(tmp_path / "noisy.ipynb", [
         nbformat.v4.new_code_cell("import sys; print('fine'); print('port 8000 in use', file=sys.stderr)",
                                   execution_count=1, outputs=[
                                       nbformat.v4.new_output("stream", name="stdout", text="fine\n")]),
     ])
-    nbformat.write(nb, tmp_path / "noisy.ipynb")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(tmp_path),
-         "--nbval", str(tmp_path / "noisy.ipynb")],
-        cwd=REPO, capture_output=True, text=True,
-    )
     assert "1 failed" in result.stdout, result.stdout
     assert "what the cell printed in this run" in result.stdout, result.stdout
     assert "[stderr] port 8000 in use" in result.stdout, result.stdout
+
+
+def run_nbval(path: Path, cells: list) -> subprocess.CompletedProcess:
+    """Write CELLS as the notebook PATH and check it with nbval and this suite's conftest,
+    in a pytest of its own."""
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(path.parent),
+         "--nbval", str(path)],
+        cwd=REPO, capture_output=True, text=True,
+    )
 
 
 def guide_anchors() -> set[str]:
