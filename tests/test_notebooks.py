@@ -130,6 +130,25 @@ def test_a_cell_that_printed_what_it_should_not_shows_it(tmp_path):
     assert "[stderr] port 8000 in use" in result.stdout, result.stdout
 
 
+def test_a_learners_saved_notebook_is_named_with_how_to_keep_it_aside(tmp_path):
+    """A notebook the learner edited and saved fails under nbval (its outputs are theirs):
+    the report says which notebooks have local changes and how to keep them aside."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    mine = clone / "notebooks" / "02_Where_Am_I.ipynb"
+    notebook = nbformat.read(mine, as_version=4)
+    notebook.cells = [nbformat.v4.new_code_cell("print('mine')", execution_count=1, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="saved by the learner\n")])]
+    nbformat.write(notebook, mine)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n0", "-p", "no:randomly", "notebooks/02_Where_Am_I.ipynb"],
+        cwd=clone, capture_output=True, text=True,
+    )
+    assert "1 failed" in result.stdout, result.stdout
+    assert "notebooks with local changes: notebooks/02_Where_Am_I.ipynb;" in result.stdout, result.stdout
+    assert "git stash push --include-untracked -- notebooks" in result.stdout, result.stdout
+
+
 def run_nbval(path: Path, cells: list) -> subprocess.CompletedProcess:
     """Write CELLS as the notebook PATH and check it with nbval and this suite's conftest,
     in a pytest of its own."""
